@@ -1,0 +1,198 @@
+//! A node's configuration, typed and checked. The Java `ClusterConfig` checks the syntax a user
+//! types; this side resolves addresses and owns the rules that need the network (loopback, ports).
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{ClusterError, Result};
+
+pub const KEY_CLUSTER_NAME: &str = "cluster.name";
+pub const KEY_NODE_NAME: &str = "cluster.node.name";
+pub const KEY_BIND: &str = "cluster.bind";
+pub const KEY_SEEDS: &str = "cluster.seeds";
+pub const KEY_SECRET: &str = "cluster.secret";
+pub const KEY_APP_VERSION: &str = "cluster.app.version";
+pub const KEY_JOIN_TIMEOUT: &str = "cluster.join.timeout.ms";
+
+/// The shortest secret accepted: keys are stretched from it, but a short one is guessable.
+pub const MIN_SECRET_LEN: usize = 16;
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub cluster_name: String,
+    /// None: named after the host and the bound port once the port is known.
+    pub node_name: Option<String>,
+    pub bind: SocketAddr,
+    pub seeds: Vec<SocketAddr>,
+    pub secret: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub app_version: String,
+    pub join_timeout: Duration,
+}
+
+impl NodeConfig {
+    /// A loopback node on an ephemeral port that forms a cluster of its own.
+    pub fn loopback(cluster_name: &str) -> NodeConfig {
+        NodeConfig {
+            cluster_name: cluster_name.to_string(),
+            node_name: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seeds: Vec::new(),
+            secret: None,
+            data_dir: None,
+            app_version: "unversioned".to_string(),
+            join_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Builds a configuration from the textual values the Java side hands over.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_text(
+        cluster_name: &str,
+        node_name: Option<&str>,
+        bind: &str,
+        seeds: &str,
+        secret: Option<&str>,
+        data_dir: Option<&str>,
+        app_version: &str,
+        join_timeout_ms: i64,
+    ) -> Result<NodeConfig> {
+        let join_timeout = u64::try_from(join_timeout_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| {
+                ClusterError::config(
+                    KEY_JOIN_TIMEOUT,
+                    format!("must be a positive number of milliseconds, got {join_timeout_ms}"),
+                )
+            })?;
+        let seeds = seeds
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| resolve(KEY_SEEDS, s))
+            .collect::<Result<Vec<_>>>()?;
+        let config = NodeConfig {
+            cluster_name: cluster_name.to_string(),
+            node_name: node_name.map(str::to_string),
+            bind: resolve(KEY_BIND, bind)?,
+            seeds,
+            secret: secret.map(str::to_string),
+            data_dir: data_dir.map(PathBuf::from),
+            app_version: app_version.to_string(),
+            join_timeout,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        check_name(KEY_CLUSTER_NAME, &self.cluster_name)?;
+        if let Some(name) = &self.node_name {
+            check_name(KEY_NODE_NAME, name)?;
+        }
+        check_name(KEY_APP_VERSION, &self.app_version)?;
+        if self.bind.ip().is_unspecified() {
+            return Err(ClusterError::config(
+                KEY_BIND,
+                format!(
+                    "'{}' is a wildcard; give the address the other nodes reach this node at",
+                    self.bind
+                ),
+            ));
+        }
+        if let Some(seed) = self.seeds.iter().find(|s| s.port() == 0) {
+            return Err(ClusterError::config(
+                KEY_SEEDS,
+                format!("'{seed}' has no port"),
+            ));
+        }
+        match &self.secret {
+            Some(secret) if secret.chars().count() < MIN_SECRET_LEN => Err(ClusterError::config(
+                KEY_SECRET,
+                format!("must be at least {MIN_SECRET_LEN} characters long"),
+            )),
+            None if !self.is_loopback_only() => Err(ClusterError::config(
+                KEY_SECRET,
+                format!(
+                    "is required because {} or a seed is not a loopback address: \
+                     caches and events carry patient data",
+                    KEY_BIND
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// True when neither this node nor any seed can be reached from another host.
+    pub fn is_loopback_only(&self) -> bool {
+        self.bind.ip().is_loopback() && self.seeds.iter().all(|s| s.ip().is_loopback())
+    }
+}
+
+fn check_name(key: &'static str, value: &str) -> Result<()> {
+    if value.is_empty() || value.len() > 200 {
+        return Err(ClusterError::config(key, "must be 1 to 200 characters long"));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',') {
+        return Err(ClusterError::config(
+            key,
+            format!("'{value}' must not contain white space or commas"),
+        ));
+    }
+    Ok(())
+}
+
+fn resolve(key: &'static str, host_port: &str) -> Result<SocketAddr> {
+    if let Ok(addr) = host_port.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let mut candidates = host_port.to_socket_addrs().map_err(|e| {
+        ClusterError::config(key, format!("cannot resolve '{host_port}' as host:port: {e}"))
+    })?;
+    // Prefer IPv4: the loopback tests and most hospital networks use it.
+    let all: Vec<SocketAddr> = candidates.by_ref().collect();
+    all.iter()
+        .find(|a| matches!(a.ip(), IpAddr::V4(_)))
+        .or_else(|| all.first())
+        .copied()
+        .ok_or_else(|| ClusterError::config(key, format!("'{host_port}' resolves to no address")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(bind: &str, seeds: &str, secret: Option<&str>, timeout: i64) -> Result<NodeConfig> {
+        NodeConfig::from_text("c", None, bind, seeds, secret, None, "1.0", timeout)
+    }
+
+    fn key_of(result: Result<NodeConfig>) -> &'static str {
+        match result {
+            Err(ClusterError::Config { key, .. }) => key,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loopback_needs_no_secret() {
+        let c = text("127.0.0.1:0", "127.0.0.1:7001, localhost:7002", None, 1000).unwrap();
+        assert_eq!(c.seeds.len(), 2);
+        assert!(c.is_loopback_only());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        assert_eq!(key_of(text("127.0.0.1:0", "", None, 0)), KEY_JOIN_TIMEOUT);
+        assert_eq!(key_of(text("nohost.invalid:1", "", None, 10)), KEY_BIND);
+        assert_eq!(key_of(text("0.0.0.0:7000", "", Some("0123456789abcdef"), 10)), KEY_BIND);
+        assert_eq!(key_of(text("127.0.0.1:0", "127.0.0.1", None, 10)), KEY_SEEDS);
+        assert_eq!(key_of(text("127.0.0.1:0", "127.0.0.1:0", None, 10)), KEY_SEEDS);
+        assert_eq!(key_of(text("127.0.0.1:0", "10.0.0.1:7000", None, 10)), KEY_SECRET);
+        assert_eq!(key_of(text("127.0.0.1:0", "", Some("short"), 10)), KEY_SECRET);
+        let named = NodeConfig::from_text("c", Some("a b"), "127.0.0.1:0", "", None, None, "1", 5);
+        assert_eq!(key_of(named), KEY_NODE_NAME);
+    }
+}

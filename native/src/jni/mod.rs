@@ -1,0 +1,216 @@
+//! The JNI boundary: the only module that knows Java exists. Each function below implements a
+//! `static native` method of `org.openmrs.module.cluster.internal.Native` (docs/jni-contract.md),
+//! converts its arguments, calls the node, and resolves every error or panic into a Java
+//! exception through `errors::ThrowJava`.
+
+mod errors;
+mod handles;
+
+use std::time::Duration;
+
+use jni::objects::{JClass, JObjectArray, JString};
+use jni::sys::jlong;
+use jni::{Env, EnvUnowned};
+
+use self::errors::{Failure, ThrowJava};
+use crate::config::NodeConfig;
+use crate::node::Node;
+
+type Outcome<T> = Result<T, Failure>;
+
+fn optional(env: &Env<'_>, s: &JString<'_>) -> Outcome<Option<String>> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        Ok(Some(s.try_to_string(env)?))
+    }
+}
+
+fn required(env: &Env<'_>, s: &JString<'_>, what: &str) -> Outcome<String> {
+    optional(env, s)?.ok_or_else(|| Failure::IllegalState(format!("{what} must not be null")))
+}
+
+fn string_array<'local>(
+    env: &mut Env<'local>,
+    items: &[String],
+) -> Outcome<JObjectArray<'local, JString<'local>>> {
+    let array = JObjectArray::<JString>::new(env, items.len(), JString::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let s = JString::from_str(env, item)?;
+        array.set_element(env, i, &s)?;
+        // Long arrays would otherwise pile up local references until the call returns.
+        env.delete_local_ref(s);
+    }
+    Ok(array)
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_libraryVersion<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> JString<'local> {
+    env.with_env(|env| -> Outcome<JString<'local>> {
+        Ok(JString::from_str(env, env!("CARGO_PKG_VERSION"))?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// The bare cost of crossing into Rust and back, for the benchmarks.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_noop<'local>(
+    _env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) {
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    cluster_name: JString<'local>,
+    node_name: JString<'local>,
+    bind: JString<'local>,
+    seeds: JString<'local>,
+    secret: JString<'local>,
+    data_dir: JString<'local>,
+    app_version: JString<'local>,
+    join_timeout_ms: jlong,
+) -> jlong {
+    env.with_env(|env| -> Outcome<jlong> {
+        let config = NodeConfig::from_text(
+            &required(env, &cluster_name, "clusterName")?,
+            optional(env, &node_name)?.as_deref(),
+            &required(env, &bind, "bind")?,
+            &optional(env, &seeds)?.unwrap_or_default(),
+            optional(env, &secret)?.as_deref(),
+            optional(env, &data_dir)?.as_deref(),
+            &required(env, &app_version, "appVersion")?,
+            join_timeout_ms,
+        )?;
+        Ok(handles::publish(Node::start(config)?))
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeClose<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    env.with_env(|_env| -> Outcome<()> {
+        if let Some(node) = handles::take(handle)? {
+            node.close();
+        }
+        Ok(())
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeName<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    env.with_env(|env| -> Outcome<JString<'local>> {
+        let node = handles::node(handle)?;
+        Ok(JString::from_str(env, node.name())?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeAddress<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    env.with_env(|env| -> Outcome<JString<'local>> {
+        let node = handles::node(handle)?;
+        Ok(JString::from_str(env, node.address().to_string())?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeMembers<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JObjectArray<'local, JString<'local>> {
+    env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
+        let node = handles::node(handle)?;
+        let local = node.name().to_string();
+        let flat: Vec<String> = node
+            .members()?
+            .into_iter()
+            .flat_map(|m| {
+                let is_local = (m.name == local).to_string();
+                [m.name, m.addr.to_string(), m.app_version, is_local]
+            })
+            .collect();
+        string_array(env, &flat)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStatus<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JObjectArray<'local, JString<'local>> {
+    env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
+        let status = handles::node(handle)?.status()?;
+        let mut flat = vec![
+            status.role.to_string(),
+            status.leader.unwrap_or_default(),
+            status.term.to_string(),
+        ];
+        for (name, liveness) in status.members {
+            flat.push(name);
+            flat.push(liveness.as_str().to_string());
+        }
+        string_array(env, &flat)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_logInit<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    level: JString<'local>,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let name = required(env, &level, "level")?;
+        let level = crate::logging::parse_level(&name).ok_or_else(|| {
+            crate::ClusterError::config(
+                "openmrs.cluster.log.level",
+                format!("'{name}' is not one of ERROR, WARN, INFO, DEBUG, TRACE"),
+            )
+        })?;
+        crate::logging::install(level);
+        Ok(())
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_logPoll<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    timeout_ms: jlong,
+) -> JObjectArray<'local, JString<'local>> {
+    env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+        let flat: Vec<String> = crate::logging::poll(timeout)
+            .into_iter()
+            .flat_map(|r| [r.level.to_string(), r.target, r.message])
+            .collect();
+        string_array(env, &flat)
+    })
+    .resolve::<ThrowJava>()
+}

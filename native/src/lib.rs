@@ -1,0 +1,17 @@
+//! openmrs-cluster: the layer OpenMRS servers share when they run as a cluster. Loaded into
+//! each OpenMRS JVM over JNI (`jni`); everything else is plain Rust, testable with several
+//! nodes in one process.
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod jni;
+pub mod logging;
+pub mod membership;
+pub mod node;
+pub mod transport;
+pub mod wire;
+
+pub use config::NodeConfig;
+pub use error::{ClusterError, Result};
+pub use node::{Node, Status};

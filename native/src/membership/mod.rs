@@ -1,0 +1,10 @@
+//! Who is alive: SWIM (foca) over sealed UDP datagrams, and the view of members it keeps.
+
+mod codec;
+mod identity;
+mod swim;
+mod view;
+
+pub use identity::NodeIdentity;
+pub use swim::{swim_config, Membership};
+pub use view::{Liveness, MemberState, View};

@@ -1,0 +1,175 @@
+//! Joining through the seeds, so that nodes given the same seed list, started in any order or
+//! all at once, end in one cluster.
+//!
+//! A node joins through any seed that is already a member. When no seed is a member yet, only
+//! the seed with the lowest address forms the cluster; the others wait for it. If the lower
+//! seeds stay unreachable for `FORM_GRACE`, the lowest reachable seed forms instead, so one dead
+//! seed cannot keep the cluster from starting. A node that is not itself a seed only joins.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Shared;
+use crate::error::{ClusterError, Result};
+use crate::membership::NodeIdentity;
+use crate::transport::{self, StreamError};
+use crate::wire::{Body, Frame, Hello, Welcome};
+
+const FORM_GRACE: Duration = Duration::from_secs(3);
+const RETRY: Duration = Duration::from_millis(200);
+/// How long a seed that welcomed us may take to show up in our own membership view.
+const SETTLE: Duration = Duration::from_secs(5);
+
+enum Answer {
+    Member(Welcome),
+    NotYetMember(SocketAddr),
+    Unreachable(String),
+}
+
+pub async fn join(shared: &Shared) -> Result<()> {
+    let config = &shared.config;
+    let local = shared.view.snapshot().local.clone();
+    let others: Vec<SocketAddr> = config
+        .seeds
+        .iter()
+        .copied()
+        .filter(|s| *s != local.addr)
+        .collect();
+    let is_seed = config.seeds.is_empty() || config.seeds.contains(&local.addr);
+    let lowest_seed = config.seeds.iter().all(|s| local.addr <= *s);
+    if others.is_empty() {
+        return form(shared, &local);
+    }
+    let started = Instant::now();
+    let deadline = started + config.join_timeout;
+    let mut last_problem = String::from("no seed answered");
+    loop {
+        let mut reachable = Vec::new();
+        for answer in ask_all(shared, &local, &others).await? {
+            match answer {
+                Answer::Member(welcome) => {
+                    if settle(shared, welcome, deadline).await {
+                        shared.is_member.store(true, Ordering::Release);
+                        tracing::info!(node = %local.name, "joined the cluster");
+                        return Ok(());
+                    }
+                }
+                Answer::NotYetMember(seed) => reachable.push(seed),
+                Answer::Unreachable(problem) => last_problem = problem,
+            }
+        }
+        let lowest_reachable = reachable.iter().all(|s| local.addr < *s);
+        if is_seed && lowest_reachable && (lowest_seed || started.elapsed() >= FORM_GRACE) {
+            return form(shared, &local);
+        }
+        if Instant::now() >= deadline {
+            return Err(ClusterError::JoinTimeout(format!(
+                "node '{}' could not join cluster '{}' through the seeds {:?} within {} ms \
+                 (cluster.join.timeout.ms); last problem: {last_problem}",
+                local.name,
+                config.cluster_name,
+                config.seeds,
+                config.join_timeout.as_millis()
+            )));
+        }
+        let jitter = Duration::from_millis(rand::random_range(0..100));
+        tokio::time::sleep(RETRY + jitter).await;
+    }
+}
+
+fn form(shared: &Shared, local: &NodeIdentity) -> Result<()> {
+    shared.is_member.store(true, Ordering::Release);
+    tracing::info!(node = %local.name, cluster = %shared.config.cluster_name, "formed the cluster as its first member");
+    Ok(())
+}
+
+/// Asks every seed at once; a refusal from any of them is final and ends the join.
+async fn ask_all(shared: &Shared, local: &NodeIdentity, seeds: &[SocketAddr]) -> Result<Vec<Answer>> {
+    let mut asks = JoinSet::new();
+    for seed in seeds.iter().copied() {
+        let hello = Frame::new(Body::Hello(Hello {
+            cluster_name: shared.config.cluster_name.clone(),
+            node: local.clone(),
+        }));
+        let keys = shared.keys.clone();
+        let faults = shared.faults.clone();
+        asks.spawn(async move { (seed, transport::request(seed, &keys, &faults, &hello).await) });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = asks.join_next().await {
+        let Ok((seed, reply)) = done else { continue };
+        answers.push(classify(seed, reply)?);
+    }
+    Ok(answers)
+}
+
+fn classify(seed: SocketAddr, reply: std::result::Result<Frame, StreamError>) -> Result<Answer> {
+    match reply {
+        Ok(Frame { body: Body::Welcome(w), .. }) if w.is_member => Ok(Answer::Member(w)),
+        Ok(Frame { body: Body::Welcome(_), .. }) => Ok(Answer::NotYetMember(seed)),
+        Ok(Frame { body: Body::Refused { reason }, .. }) => Err(ClusterError::Refused(format!(
+            "seed {seed} refused this node: {reason}"
+        ))),
+        Ok(other) => Ok(Answer::Unreachable(format!("{seed} answered {other:?}"))),
+        Err(StreamError::RefusedByPeer(reason)) => Err(ClusterError::Refused(format!(
+            "seed {seed} refused this node: {reason}"
+        ))),
+        Err(StreamError::Unauthenticated) => Err(ClusterError::Refused(format!(
+            "seed {seed} failed the handshake: the cluster secret or cluster name differs"
+        ))),
+        Err(e) => Ok(Answer::Unreachable(format!("{seed}: {e}"))),
+    }
+}
+
+/// Announces this node to the members a seed listed and waits until the seed shows as live.
+async fn settle(shared: &Shared, welcome: Welcome, deadline: Instant) -> bool {
+    let mut targets = welcome.members;
+    targets.retain(|m| m.name != welcome.responder.name);
+    targets.push(welcome.responder.clone());
+    shared.membership.announce(targets).await;
+    let until = deadline.min(Instant::now() + SETTLE);
+    let mut changes = shared.view.subscribe();
+    loop {
+        if shared.view.is_live(&welcome.responder.name) {
+            return true;
+        }
+        if tokio::time::timeout_at(until, changes.changed()).await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// Keeps asking the seeds that are not in the view, so that a cluster split at start-up or by
+/// a long partition merges back into one membership.
+pub async fn watch_seeds(shared: std::sync::Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let snapshot = shared.view.snapshot();
+        let live: Vec<SocketAddr> = shared.view.live_members().iter().map(|m| m.addr).collect();
+        let missing: Vec<SocketAddr> = shared
+            .config
+            .seeds
+            .iter()
+            .copied()
+            .filter(|s| !live.contains(s))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let Ok(answers) = ask_all(&shared, &snapshot.local, &missing).await else {
+            continue;
+        };
+        for answer in answers {
+            if let Answer::Member(welcome) = answer {
+                let mut targets = welcome.members;
+                targets.push(welcome.responder);
+                shared.membership.announce(targets).await;
+            }
+        }
+    }
+}

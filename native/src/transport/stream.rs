@@ -1,0 +1,265 @@
+//! An encrypted, authenticated TCP stream: a Noise `NNpsk0` handshake keyed by the cluster
+//! secret, then length-prefixed Noise transport messages.
+//!
+//! Before the handshake each side writes a five-byte preamble (magic and wire protocol), bound
+//! into the handshake as its prologue, so a tampered preamble fails authentication. A responder
+//! that refuses (another protocol, a failed handshake) answers with a plaintext reason before it
+//! closes: the reason is unauthenticated and only ever shown to a person, never acted upon.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::crypto::ClusterKeys;
+use crate::wire::{MAX_FRAME_LEN, PROTOCOL_VERSION};
+
+const NOISE_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
+const STREAM_MAGIC: [u8; 4] = *b"OMCt";
+/// The Noise spec bounds one message; a frame longer than this travels as several.
+const NOISE_MAX_MESSAGE: usize = 65535;
+const NOISE_TAG: usize = 16;
+const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
+const HANDSHAKE_MAX: usize = 256;
+const STATUS_OK: u8 = 0;
+const STATUS_REFUSED: u8 = 1;
+
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("connection lost: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("handshake timed out")]
+    Timeout,
+    #[error("not an openmrs-cluster peer (wrong magic)")]
+    NotOurs,
+    /// The other side refused us and said why (a human-readable, unauthenticated reason).
+    #[error("refused by the peer: {0}")]
+    RefusedByPeer(String),
+    /// This side refused the other; the reason was also sent to it.
+    #[error("{0}")]
+    Refused(String),
+    #[error("frame failed authentication")]
+    Unauthenticated,
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_LEN}")]
+    TooLong(usize),
+    #[error("garbled frame: {0}")]
+    Garbled(&'static str),
+}
+
+pub struct SecureStream {
+    tcp: TcpStream,
+    noise: snow::TransportState,
+    peer: SocketAddr,
+    scratch: Vec<u8>,
+}
+
+fn handshake_state(keys: &ClusterKeys, initiator: bool) -> snow::HandshakeState {
+    let params = NOISE_PARAMS
+        .parse()
+        .expect("the Noise parameter string is a valid constant");
+    let prologue = preamble();
+    let builder = snow::Builder::new(params)
+        .prologue(&prologue)
+        .psk(0, &keys.noise_psk);
+    let built = if initiator {
+        builder.build_initiator()
+    } else {
+        builder.build_responder()
+    };
+    built.expect("a Noise NN pattern with a 32-byte psk always builds")
+}
+
+fn preamble() -> [u8; 5] {
+    let mut p = [0u8; 5];
+    p[..4].copy_from_slice(&STREAM_MAGIC);
+    p[4] = PROTOCOL_VERSION;
+    p
+}
+
+async fn write_block(tcp: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u16::try_from(bytes.len()).expect("blocks are bounded by the Noise message size");
+    let mut out = Vec::with_capacity(2 + bytes.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+    tcp.write_all(&out).await
+}
+
+async fn read_block(tcp: &mut TcpStream, max: usize, buf: &mut Vec<u8>) -> Result<(), StreamError> {
+    let len = usize::from(tcp.read_u16().await?);
+    if len > max {
+        return Err(StreamError::Garbled("block longer than allowed"));
+    }
+    buf.resize(len, 0);
+    tcp.read_exact(buf).await?;
+    Ok(())
+}
+
+async fn refuse(tcp: &mut TcpStream, reason: String) -> StreamError {
+    let mut out = vec![STATUS_REFUSED];
+    let text = &reason.as_bytes()[..reason.len().min(1024)];
+    out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+    out.extend_from_slice(text);
+    // The peer may already be gone; the refusal is logged on this side either way.
+    let _ = tcp.write_all(&out).await;
+    StreamError::Refused(reason)
+}
+
+impl SecureStream {
+    pub async fn connect(addr: SocketAddr, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::connect_inner(addr, keys))
+            .await
+            .map_err(|_| StreamError::Timeout)?
+    }
+
+    async fn connect_inner(addr: SocketAddr, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+        let mut tcp = TcpStream::connect(addr).await.map_err(StreamError::Connect)?;
+        tcp.set_nodelay(true)?;
+        let mut hs = handshake_state(keys, true);
+        let mut msg = vec![0u8; HANDSHAKE_MAX];
+        let n = hs
+            .write_message(&[], &mut msg)
+            .map_err(|_| StreamError::Garbled("cannot write the first handshake message"))?;
+        tcp.write_all(&preamble()).await?;
+        write_block(&mut tcp, &msg[..n]).await?;
+        let status = tcp.read_u8().await?;
+        let mut reply = Vec::new();
+        read_block(&mut tcp, 1024.max(HANDSHAKE_MAX), &mut reply).await?;
+        match status {
+            STATUS_OK => {}
+            STATUS_REFUSED => {
+                return Err(StreamError::RefusedByPeer(
+                    String::from_utf8_lossy(&reply).into_owned(),
+                ))
+            }
+            _ => return Err(StreamError::Garbled("unknown handshake status")),
+        }
+        let mut payload = [0u8; HANDSHAKE_MAX];
+        hs.read_message(&reply, &mut payload)
+            .map_err(|_| StreamError::Unauthenticated)?;
+        let noise = hs
+            .into_transport_mode()
+            .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
+        Ok(SecureStream {
+            tcp,
+            noise,
+            peer: addr,
+            scratch: Vec::new(),
+        })
+    }
+
+    pub async fn accept(tcp: TcpStream, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::accept_inner(tcp, keys))
+            .await
+            .map_err(|_| StreamError::Timeout)?
+    }
+
+    async fn accept_inner(mut tcp: TcpStream, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+        tcp.set_nodelay(true)?;
+        let peer = tcp.peer_addr()?;
+        let mut theirs = [0u8; 5];
+        tcp.read_exact(&mut theirs).await?;
+        if theirs[..4] != STREAM_MAGIC {
+            return Err(StreamError::NotOurs);
+        }
+        if theirs[4] != PROTOCOL_VERSION {
+            let reason = format!(
+                "wire protocol {} is not this node's {PROTOCOL_VERSION}: run the same openmrs-cluster version on every node",
+                theirs[4]
+            );
+            return Err(refuse(&mut tcp, reason).await);
+        }
+        let mut msg = Vec::new();
+        read_block(&mut tcp, HANDSHAKE_MAX, &mut msg).await?;
+        let mut hs = handshake_state(keys, false);
+        let mut payload = [0u8; HANDSHAKE_MAX];
+        if hs.read_message(&msg, &mut payload).is_err() {
+            let reason = "handshake failed: the cluster secret or cluster name differs".to_string();
+            return Err(refuse(&mut tcp, reason).await);
+        }
+        let mut reply = vec![0u8; HANDSHAKE_MAX];
+        let n = hs
+            .write_message(&[], &mut reply)
+            .map_err(|_| StreamError::Garbled("cannot write the second handshake message"))?;
+        tcp.write_u8(STATUS_OK).await?;
+        write_block(&mut tcp, &reply[..n]).await?;
+        let noise = hs
+            .into_transport_mode()
+            .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
+        Ok(SecureStream {
+            tcp,
+            noise,
+            peer,
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Sends one frame: its length (inside the first encrypted chunk, so it is authenticated)
+    /// and then its bytes, in as many Noise messages as needed.
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), StreamError> {
+        if frame.len() > MAX_FRAME_LEN {
+            return Err(StreamError::TooLong(frame.len()));
+        }
+        let mut plain = Vec::with_capacity(4 + frame.len());
+        plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        plain.extend_from_slice(frame);
+        let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
+        let mut cipher = vec![0u8; NOISE_MAX_MESSAGE];
+        for chunk in plain.chunks(CHUNK_PLAINTEXT) {
+            let n = self
+                .noise
+                .write_message(chunk, &mut cipher)
+                .map_err(|_| StreamError::Garbled("cannot encrypt a chunk"))?;
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+            out.extend_from_slice(&cipher[..n]);
+        }
+        self.tcp.write_all(&out).await?;
+        Ok(())
+    }
+
+    /// Receives one frame; an unauthenticated chunk or a length over the limit ends the stream.
+    pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
+        let first = self.recv_chunk().await?;
+        if first.len() < 4 {
+            return Err(StreamError::Garbled("first chunk shorter than its length field"));
+        }
+        let declared = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
+        if declared > MAX_FRAME_LEN {
+            return Err(StreamError::TooLong(declared));
+        }
+        let mut frame = Vec::with_capacity(declared);
+        frame.extend_from_slice(&first[4..]);
+        while frame.len() < declared {
+            let chunk = self.recv_chunk().await?;
+            frame.extend_from_slice(&chunk);
+        }
+        if frame.len() != declared {
+            return Err(StreamError::Garbled("frame longer than its length field"));
+        }
+        Ok(frame)
+    }
+
+    async fn recv_chunk(&mut self) -> Result<Vec<u8>, StreamError> {
+        let mut cipher = std::mem::take(&mut self.scratch);
+        let read = read_block(&mut self.tcp, NOISE_MAX_MESSAGE, &mut cipher).await;
+        let result = read.and_then(|()| {
+            let mut plain = vec![0u8; cipher.len()];
+            let n = self
+                .noise
+                .read_message(&cipher, &mut plain)
+                .map_err(|_| StreamError::Unauthenticated)?;
+            plain.truncate(n);
+            Ok(plain)
+        });
+        self.scratch = cipher;
+        result
+    }
+}

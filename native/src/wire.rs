@@ -1,0 +1,164 @@
+//! What nodes say to each other over TCP, and how it is put into bytes.
+//!
+//! Every frame carries the wire protocol version. Decoding is bounded: bincode never allocates
+//! more than the frame's own byte limit, and a frame with bytes left over is refused, since a
+//! well-formed peer never sends them.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::membership::NodeIdentity;
+
+/// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// The largest frame a stream accepts (cache values and snapshots travel later; patient data in
+/// one cache value rarely approaches this).
+pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    pub protocol: u8,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    /// A node asks to join, or whether the cluster exists yet.
+    Hello(Hello),
+    /// The answer to a `Hello` that is not refused.
+    Welcome(Welcome),
+    /// The answer to a `Hello` that can never succeed as configured.
+    Refused { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub cluster_name: String,
+    pub node: NodeIdentity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub responder: NodeIdentity,
+    /// False while the responder has not formed or joined a cluster itself: the asker then
+    /// knows a seed is alive but must not join through it yet.
+    pub is_member: bool,
+    pub members: Vec<NodeIdentity>,
+}
+
+impl Frame {
+    pub fn new(body: Body) -> Frame {
+        Frame {
+            protocol: PROTOCOL_VERSION,
+            body,
+        }
+    }
+}
+
+fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_FRAME_LEN>,
+> {
+    bincode::config::standard().with_limit::<MAX_FRAME_LEN>()
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| WireError::Encode(e.to_string()))
+}
+
+/// Decodes exactly one value that fills `bytes`; anything else is refused.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    if bytes.len() > MAX_FRAME_LEN {
+        return Err(WireError::TooLong(bytes.len()));
+    }
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| WireError::Decode(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(WireError::Trailing(bytes.len() - used));
+    }
+    Ok(value)
+}
+
+/// Decodes a frame and refuses one of another protocol version with a message naming both.
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
+    let frame: Frame = decode(bytes)?;
+    if frame.protocol != PROTOCOL_VERSION {
+        return Err(WireError::Protocol(frame.protocol));
+    }
+    Ok(frame)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("cannot encode a frame: {0}")]
+    Encode(String),
+    #[error("garbled frame: {0}")]
+    Decode(String),
+    #[error("frame has {0} bytes after its end")]
+    Trailing(usize),
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_LEN}")]
+    TooLong(usize),
+    #[error("peer speaks wire protocol {0}, this node speaks {PROTOCOL_VERSION}")]
+    Protocol(u8),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn identity() -> NodeIdentity {
+        NodeIdentity::new("a".into(), "127.0.0.1:7000".parse().unwrap(), "2.7.0".into())
+    }
+
+    fn hello() -> Frame {
+        Frame::new(Body::Hello(Hello {
+            cluster_name: "openmrs".into(),
+            node: identity(),
+        }))
+    }
+
+    #[test]
+    fn round_trip() {
+        let frame = hello();
+        assert_eq!(decode_frame(&encode(&frame).unwrap()).unwrap(), frame);
+    }
+
+    #[test]
+    fn trailing_bytes_and_other_protocols_are_refused() {
+        let mut bytes = encode(&hello()).unwrap();
+        bytes.push(0);
+        assert_eq!(decode_frame(&bytes), Err(WireError::Trailing(1)));
+        let mut other = hello();
+        other.protocol = PROTOCOL_VERSION + 1;
+        assert_eq!(
+            decode_frame(&encode(&other).unwrap()),
+            Err(WireError::Protocol(PROTOCOL_VERSION + 1))
+        );
+    }
+
+    #[test]
+    fn a_huge_declared_length_does_not_allocate() {
+        // A varint length near u64::MAX for the first string: must fail fast, not abort.
+        let bytes = [1u8, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert!(decode_frame(&bytes).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_frame(&bytes);
+        }
+
+        #[test]
+        fn mutated_frames_never_panic(index in any::<usize>(), value in any::<u8>(),
+                                      cut in any::<usize>()) {
+            let mut bytes = encode(&hello()).unwrap();
+            let i = index % bytes.len();
+            bytes[i] = value;
+            bytes.truncate(cut % (bytes.len() + 1));
+            let _ = decode_frame(&bytes);
+        }
+    }
+}

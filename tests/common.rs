@@ -1,0 +1,51 @@
+//! Helpers shared by the multi-node tests: nodes on loopback, and waiting on conditions with a
+//! deadline instead of sleeping a fixed time.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
+
+use openmrs_cluster::{Node, NodeConfig};
+
+/// Each test uses its own loopback address, so tests running in parallel never share a port.
+pub fn loopback(last: u8) -> std::net::IpAddr {
+    std::net::IpAddr::from([127, 0, 10, last])
+}
+
+/// A port free for both TCP and UDP on `ip` at the time of asking.
+pub fn free_addr(ip: std::net::IpAddr) -> SocketAddr {
+    loop {
+        let tcp = TcpListener::bind((ip, 0)).expect("bind an ephemeral port");
+        let addr = tcp.local_addr().expect("local address");
+        if UdpSocket::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+}
+
+pub fn config(name: &str, bind: SocketAddr, seeds: &[SocketAddr]) -> NodeConfig {
+    let mut c = NodeConfig::loopback("test-cluster");
+    c.node_name = Some(name.to_string());
+    c.bind = bind;
+    c.seeds = seeds.to_vec();
+    c.join_timeout = Duration::from_secs(15);
+    c
+}
+
+pub fn names(node: &Node) -> Vec<String> {
+    node.members()
+        .expect("node is open")
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
+}
+
+/// Polls `condition` until it holds, and returns how long that took; fails after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
