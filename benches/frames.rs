@@ -19,14 +19,20 @@ fn keys() -> ClusterKeys {
 fn hello() -> Frame {
     Frame::new(Body::Hello(Hello {
         cluster_name: "openmrs".into(),
-        node: NodeIdentity::new("node-a".into(), "127.0.0.1:7000".parse().unwrap(), "2.7.0".into()),
+        node: NodeIdentity::new(
+            "node-a".into(),
+            "127.0.0.1:7000".parse().unwrap(),
+            "2.7.0".into(),
+        ),
     }))
 }
 
 fn frames(c: &mut Criterion) {
     let frame = hello();
     let bytes = wire::encode(&frame).unwrap();
-    c.bench_function("frame/encode_hello", |b| b.iter(|| wire::encode(black_box(&frame)).unwrap()));
+    c.bench_function("frame/encode_hello", |b| {
+        b.iter(|| wire::encode(black_box(&frame)).unwrap())
+    });
     c.bench_function("frame/decode_hello", |b| {
         b.iter(|| wire::decode_frame(black_box(&bytes)).unwrap())
     });
@@ -41,7 +47,9 @@ fn datagrams(c: &mut Criterion) {
     group.bench_function("seal_1400B", |b| {
         b.iter(|| keys.seal_datagram(PROTOCOL_VERSION, black_box(&payload)))
     });
-    group.bench_function("open_1400B", |b| b.iter(|| keys.open_datagram(black_box(&sealed)).unwrap()));
+    group.bench_function("open_1400B", |b| {
+        b.iter(|| keys.open_datagram(black_box(&sealed)).unwrap())
+    });
     let mut forged = sealed.clone();
     forged[40] ^= 1;
     group.bench_function("refuse_forged_1400B", |b| {
@@ -64,10 +72,14 @@ fn streams(c: &mut Criterion) {
     // Echoes every frame back on every accepted stream.
     runtime.spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { return };
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
             let keys = server_keys.clone();
             tokio::spawn(async move {
-                let Ok(mut stream) = SecureStream::accept(tcp, &keys).await else { return };
+                let Ok(mut stream) = SecureStream::accept(tcp, &keys).await else {
+                    return;
+                };
                 while let Ok(frame) = stream.recv().await {
                     if stream.send(&frame).await.is_err() {
                         return;
@@ -77,9 +89,15 @@ fn streams(c: &mut Criterion) {
         }
     });
     c.bench_function("stream/noise_handshake_loopback", |b| {
-        b.iter(|| runtime.block_on(SecureStream::connect(addr, &keys)).unwrap())
+        b.iter(|| {
+            runtime
+                .block_on(SecureStream::connect(addr, &keys))
+                .unwrap()
+        })
     });
-    let mut stream = runtime.block_on(SecureStream::connect(addr, &keys)).unwrap();
+    let mut stream = runtime
+        .block_on(SecureStream::connect(addr, &keys))
+        .unwrap();
     let frame = vec![3u8; 4096];
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Bytes(frame.len() as u64));

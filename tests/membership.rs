@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::net::{TcpStream, UdpSocket};
 use std::io::Write;
+use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
 use common::*;
@@ -48,7 +48,10 @@ fn nodes_started_at_once_with_one_seed_list_form_one_cluster() {
     wait_for("one cluster of three", Duration::from_secs(10), || {
         all_see(&refs, &["x", "y", "z"])
     });
-    println!("3 nodes started at once formed one cluster in {:?}", started.elapsed());
+    println!(
+        "3 nodes started at once formed one cluster in {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -58,7 +61,9 @@ fn a_halted_node_is_declared_down_by_every_other_node() {
     let a = Node::start(config("a", seed, &[seed])).unwrap();
     let b = Node::start(config("b", free_addr(ip), &[seed])).unwrap();
     let c = Node::start(config("c", free_addr(ip), &[seed])).unwrap();
-    wait_for("three members", Duration::from_secs(5), || all_see(&[&a, &b, &c], &["a", "b", "c"]));
+    wait_for("three members", Duration::from_secs(5), || {
+        all_see(&[&a, &b, &c], &["a", "b", "c"])
+    });
     c.halt();
     let took = wait_for("c declared down", Duration::from_secs(5), || {
         all_see(&[&a, &b], &["a", "b"])
@@ -72,7 +77,9 @@ fn a_closed_node_is_dropped_at_once() {
     let seed = free_addr(ip);
     let a = Node::start(config("a", seed, &[seed])).unwrap();
     let b = Node::start(config("b", free_addr(ip), &[seed])).unwrap();
-    wait_for("two members", Duration::from_secs(5), || all_see(&[&a, &b], &["a", "b"]));
+    wait_for("two members", Duration::from_secs(5), || {
+        all_see(&[&a, &b], &["a", "b"])
+    });
     b.close();
     let took = wait_for("b gone", Duration::from_millis(500), || names(&a) == ["a"]);
     println!("a closed node left the view in {took:?}");
@@ -90,7 +97,10 @@ fn a_node_of_another_app_version_is_refused_naming_both() {
     other.app_version = "2.7.1".into();
     let err = Node::start(other).err().expect("refused");
     let message = err.to_string();
-    assert!(message.contains("2.7.1") && message.contains("2.7.0"), "{message}");
+    assert!(
+        message.contains("2.7.1") && message.contains("2.7.0"),
+        "{message}"
+    );
     assert!(matches!(err, ClusterError::Refused(_)));
     assert_eq!(names(&a), ["a"]);
 }
@@ -115,7 +125,9 @@ fn a_name_in_use_is_refused() {
     let ip = loopback(7);
     let seed = free_addr(ip);
     let _a = Node::start(config("a", seed, &[seed])).unwrap();
-    let err = Node::start(config("a", free_addr(ip), &[seed])).err().expect("refused");
+    let err = Node::start(config("a", free_addr(ip), &[seed]))
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("already used"), "{err}");
 }
 
@@ -141,7 +153,9 @@ fn strangers_and_garbage_do_not_harm_a_node() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let b = Node::start(config("b", free_addr(ip), &[seed])).unwrap();
-    wait_for("still forms", Duration::from_secs(5), || all_see(&[&a, &b], &["a", "b"]));
+    wait_for("still forms", Duration::from_secs(5), || {
+        all_see(&[&a, &b], &["a", "b"])
+    });
 }
 
 #[test]

@@ -134,9 +134,15 @@ impl NodeConfig {
 
 fn check_name(key: &'static str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 200 {
-        return Err(ClusterError::config(key, "must be 1 to 200 characters long"));
+        return Err(ClusterError::config(
+            key,
+            "must be 1 to 200 characters long",
+        ));
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',') {
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
         return Err(ClusterError::config(
             key,
             format!("'{value}' must not contain white space or commas"),
@@ -150,7 +156,10 @@ fn resolve(key: &'static str, host_port: &str) -> Result<SocketAddr> {
         return Ok(addr);
     }
     let mut candidates = host_port.to_socket_addrs().map_err(|e| {
-        ClusterError::config(key, format!("cannot resolve '{host_port}' as host:port: {e}"))
+        ClusterError::config(
+            key,
+            format!("cannot resolve '{host_port}' as host:port: {e}"),
+        )
     })?;
     // Prefer IPv4: the loopback tests and most hospital networks use it.
     let all: Vec<SocketAddr> = candidates.by_ref().collect();
@@ -187,11 +196,26 @@ mod tests {
     fn each_bad_value_names_its_key() {
         assert_eq!(key_of(text("127.0.0.1:0", "", None, 0)), KEY_JOIN_TIMEOUT);
         assert_eq!(key_of(text("nohost.invalid:1", "", None, 10)), KEY_BIND);
-        assert_eq!(key_of(text("0.0.0.0:7000", "", Some("0123456789abcdef"), 10)), KEY_BIND);
-        assert_eq!(key_of(text("127.0.0.1:0", "127.0.0.1", None, 10)), KEY_SEEDS);
-        assert_eq!(key_of(text("127.0.0.1:0", "127.0.0.1:0", None, 10)), KEY_SEEDS);
-        assert_eq!(key_of(text("127.0.0.1:0", "10.0.0.1:7000", None, 10)), KEY_SECRET);
-        assert_eq!(key_of(text("127.0.0.1:0", "", Some("short"), 10)), KEY_SECRET);
+        assert_eq!(
+            key_of(text("0.0.0.0:7000", "", Some("0123456789abcdef"), 10)),
+            KEY_BIND
+        );
+        assert_eq!(
+            key_of(text("127.0.0.1:0", "127.0.0.1", None, 10)),
+            KEY_SEEDS
+        );
+        assert_eq!(
+            key_of(text("127.0.0.1:0", "127.0.0.1:0", None, 10)),
+            KEY_SEEDS
+        );
+        assert_eq!(
+            key_of(text("127.0.0.1:0", "10.0.0.1:7000", None, 10)),
+            KEY_SECRET
+        );
+        assert_eq!(
+            key_of(text("127.0.0.1:0", "", Some("short"), 10)),
+            KEY_SECRET
+        );
         let named = NodeConfig::from_text("c", Some("a b"), "127.0.0.1:0", "", None, None, "1", 5);
         assert_eq!(key_of(named), KEY_NODE_NAME);
     }

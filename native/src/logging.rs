@@ -84,7 +84,9 @@ pub fn poll(timeout: Duration) -> Vec<LogRecord> {
         taken.push(LogRecord {
             level: Level::WARN,
             target: OWN_TARGET.to_string(),
-            message: format!("{lost} log records were dropped: the Java side did not collect them in time"),
+            message: format!(
+                "{lost} log records were dropped: the Java side did not collect them in time"
+            ),
         });
     }
     taken

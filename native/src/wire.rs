@@ -109,7 +109,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn identity() -> NodeIdentity {
-        NodeIdentity::new("a".into(), "127.0.0.1:7000".parse().unwrap(), "2.7.0".into())
+        NodeIdentity::new(
+            "a".into(),
+            "127.0.0.1:7000".parse().unwrap(),
+            "2.7.0".into(),
+        )
     }
 
     fn hello() -> Frame {

@@ -52,7 +52,11 @@ fn take<T: DeserializeOwned>(mut buf: impl Buf) -> Result<T, CodecError> {
 impl foca::Codec<NodeIdentity> for BincodeCodec {
     type Error = CodecError;
 
-    fn encode_header(&mut self, header: &Header<NodeIdentity>, buf: impl BufMut) -> Result<(), CodecError> {
+    fn encode_header(
+        &mut self,
+        header: &Header<NodeIdentity>,
+        buf: impl BufMut,
+    ) -> Result<(), CodecError> {
         put(header, buf)
     }
 
@@ -60,7 +64,11 @@ impl foca::Codec<NodeIdentity> for BincodeCodec {
         take(buf)
     }
 
-    fn encode_member(&mut self, member: &Member<NodeIdentity>, buf: impl BufMut) -> Result<(), CodecError> {
+    fn encode_member(
+        &mut self,
+        member: &Member<NodeIdentity>,
+        buf: impl BufMut,
+    ) -> Result<(), CodecError> {
         put(member, buf)
     }
 

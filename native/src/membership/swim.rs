@@ -64,7 +64,12 @@ impl Membership {
     pub fn start(local: NodeIdentity, datagrams: Datagrams, view: View) -> Membership {
         let (tx, rx) = mpsc::channel(1024);
         let (timer_tx, timer_rx) = mpsc::unbounded_channel();
-        let foca = Foca::new(local, swim_config(), rand::make_rng::<StdRng>(), BincodeCodec);
+        let foca = Foca::new(
+            local,
+            swim_config(),
+            rand::make_rng::<StdRng>(),
+            BincodeCodec,
+        );
         tokio::spawn(deliver_timers(timer_rx, tx.clone()));
         tokio::spawn(read_socket(datagrams.clone(), tx.clone()));
         tokio::spawn(run(foca, rx, timer_tx, datagrams, view.clone()));
@@ -156,7 +161,10 @@ async fn run(
             let _ = timers.send((now + delay, timer));
         }
         while let Some(notification) = runtime.to_notify() {
-            log_notification(&notification);
+            // Leaving makes foca declare this node down itself: expected, not news.
+            if leaving.is_none() {
+                log_notification(&notification);
+            }
         }
         publish(&foca, &view);
         if let Some(done) = leaving.take() {

@@ -88,7 +88,11 @@ fn form(shared: &Shared, local: &NodeIdentity) -> Result<()> {
 }
 
 /// Asks every seed at once; a refusal from any of them is final and ends the join.
-async fn ask_all(shared: &Shared, local: &NodeIdentity, seeds: &[SocketAddr]) -> Result<Vec<Answer>> {
+async fn ask_all(
+    shared: &Shared,
+    local: &NodeIdentity,
+    seeds: &[SocketAddr],
+) -> Result<Vec<Answer>> {
     let mut asks = JoinSet::new();
     for seed in seeds.iter().copied() {
         let hello = Frame::new(Body::Hello(Hello {
@@ -109,9 +113,18 @@ async fn ask_all(shared: &Shared, local: &NodeIdentity, seeds: &[SocketAddr]) ->
 
 fn classify(seed: SocketAddr, reply: std::result::Result<Frame, StreamError>) -> Result<Answer> {
     match reply {
-        Ok(Frame { body: Body::Welcome(w), .. }) if w.is_member => Ok(Answer::Member(w)),
-        Ok(Frame { body: Body::Welcome(_), .. }) => Ok(Answer::NotYetMember(seed)),
-        Ok(Frame { body: Body::Refused { reason }, .. }) => Err(ClusterError::Refused(format!(
+        Ok(Frame {
+            body: Body::Welcome(w),
+            ..
+        }) if w.is_member => Ok(Answer::Member(w)),
+        Ok(Frame {
+            body: Body::Welcome(_),
+            ..
+        }) => Ok(Answer::NotYetMember(seed)),
+        Ok(Frame {
+            body: Body::Refused { reason },
+            ..
+        }) => Err(ClusterError::Refused(format!(
             "seed {seed} refused this node: {reason}"
         ))),
         Ok(other) => Ok(Answer::Unreachable(format!("{seed} answered {other:?}"))),
@@ -137,7 +150,10 @@ async fn settle(shared: &Shared, welcome: Welcome, deadline: Instant) -> bool {
         if shared.view.is_live(&welcome.responder.name) {
             return true;
         }
-        if tokio::time::timeout_at(until, changes.changed()).await.is_err() {
+        if tokio::time::timeout_at(until, changes.changed())
+            .await
+            .is_err()
+        {
             return false;
         }
     }

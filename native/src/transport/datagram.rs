@@ -54,7 +54,9 @@ impl Datagrams {
             }
             match self.keys.open_datagram(&buf[..len]) {
                 Ok(payload) => return Ok((from, payload)),
-                Err(e) => tracing::debug!(%from, len, overhead = DATAGRAM_OVERHEAD, error = %e, "datagram dropped"),
+                Err(e) => {
+                    tracing::debug!(%from, len, overhead = DATAGRAM_OVERHEAD, error = %e, "datagram dropped")
+                }
             }
         }
     }

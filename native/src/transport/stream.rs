@@ -110,14 +110,22 @@ async fn refuse(tcp: &mut TcpStream, reason: String) -> StreamError {
 }
 
 impl SecureStream {
-    pub async fn connect(addr: SocketAddr, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+    pub async fn connect(
+        addr: SocketAddr,
+        keys: &ClusterKeys,
+    ) -> Result<SecureStream, StreamError> {
         tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::connect_inner(addr, keys))
             .await
             .map_err(|_| StreamError::Timeout)?
     }
 
-    async fn connect_inner(addr: SocketAddr, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
-        let mut tcp = TcpStream::connect(addr).await.map_err(StreamError::Connect)?;
+    async fn connect_inner(
+        addr: SocketAddr,
+        keys: &ClusterKeys,
+    ) -> Result<SecureStream, StreamError> {
+        let mut tcp = TcpStream::connect(addr)
+            .await
+            .map_err(StreamError::Connect)?;
         tcp.set_nodelay(true)?;
         let mut hs = handshake_state(keys, true);
         let mut msg = vec![0u8; HANDSHAKE_MAX];
@@ -158,7 +166,10 @@ impl SecureStream {
             .map_err(|_| StreamError::Timeout)?
     }
 
-    async fn accept_inner(mut tcp: TcpStream, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
+    async fn accept_inner(
+        mut tcp: TcpStream,
+        keys: &ClusterKeys,
+    ) -> Result<SecureStream, StreamError> {
         tcp.set_nodelay(true)?;
         let peer = tcp.peer_addr()?;
         let mut theirs = [0u8; 5];
@@ -229,7 +240,9 @@ impl SecureStream {
     pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
         let first = self.recv_chunk().await?;
         if first.len() < 4 {
-            return Err(StreamError::Garbled("first chunk shorter than its length field"));
+            return Err(StreamError::Garbled(
+                "first chunk shorter than its length field",
+            ));
         }
         let declared = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
         if declared > MAX_FRAME_LEN {

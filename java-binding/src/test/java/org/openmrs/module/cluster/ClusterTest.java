@@ -1,0 +1,150 @@
+package org.openmrs.module.cluster;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+import org.junit.After;
+import org.junit.Test;
+import org.junit.function.ThrowingRunnable;
+
+public class ClusterTest {
+
+    private final List<Cluster> started = new ArrayList<>();
+
+    @After
+    public void closeAll() {
+        Collections.reverse(started);
+        started.forEach(Cluster::close);
+    }
+
+    private Cluster embedded() {
+        Cluster cluster = Cluster.embedded();
+        started.add(cluster);
+        return cluster;
+    }
+
+    @Test(timeout = 30_000)
+    public void anEmbeddedNodeIsItsOnlyMember() {
+        Cluster cluster = embedded();
+        assertFalse(cluster.nodeName().isEmpty());
+        List<ClusterMember> members = cluster.members();
+        assertEquals(1, members.size());
+        ClusterMember self = members.get(0);
+        assertEquals(cluster.nodeName(), self.name());
+        assertTrue(self.isLocal());
+        assertEquals("unversioned", self.appVersion());
+        assertTrue(self.address(), self.address().startsWith("127.0.0.1:"));
+        assertNotEquals("127.0.0.1:0", self.address());
+    }
+
+    @Test(timeout = 30_000)
+    public void statusShowsThisNodeAlive() {
+        Cluster cluster = embedded();
+        ClusterStatus status = cluster.status();
+        assertEquals("ALIVE", status.memberStates().get(cluster.nodeName()));
+        assertFalse(status.role().isEmpty());
+        assertTrue(status.term() >= 0);
+        assertTrue(status.toString(), status.toString().contains(cluster.nodeName()));
+    }
+
+    @Test(timeout = 30_000)
+    public void startedNodesAreNamedFromTheirConfig() {
+        try (Cluster cluster = Cluster.start(ClusterConfig.builder().clusterName("named-" + System.nanoTime())
+                .nodeName("alpha").appVersion("2.7.0").build())) {
+            assertEquals("alpha", cluster.nodeName());
+            assertEquals("2.7.0", cluster.members().get(0).appVersion());
+        }
+    }
+
+    @Test(timeout = 30_000)
+    public void embeddedNodesNeverJoinEachOther() {
+        Cluster a = embedded();
+        Cluster b = embedded();
+        assertEquals(1, a.members().size());
+        assertEquals(1, b.members().size());
+        assertNotEquals(a.nodeName(), b.nodeName());
+    }
+
+    @Test(timeout = 30_000)
+    public void currentIsTheLastStartedNodeNotClosed() {
+        assertThrows(IllegalStateException.class, Cluster::current);
+        Cluster a = embedded();
+        assertSame(a, Cluster.current());
+        Cluster b = embedded();
+        assertSame(b, Cluster.current());
+        b.close();
+        assertSame(a, Cluster.current());
+        a.close();
+        IllegalStateException none = assertThrows(IllegalStateException.class, Cluster::current);
+        assertTrue(none.getMessage(), none.getMessage().contains("no cluster node is open"));
+    }
+
+    @Test(timeout = 30_000)
+    public void closingAnOlderNodeKeepsTheCurrentOne() {
+        Cluster a = embedded();
+        Cluster b = embedded();
+        Cluster c = embedded();
+        a.close();
+        assertSame(c, Cluster.current());
+        c.close();
+        assertSame(b, Cluster.current());
+    }
+
+    @Test(timeout = 30_000)
+    public void closeIsIdempotent() {
+        Cluster cluster = embedded();
+        cluster.close();
+        cluster.close();
+    }
+
+    @Test(timeout = 30_000)
+    public void callsOnAClosedNodeThrowClusterException() {
+        Cluster cluster = embedded();
+        String name = cluster.nodeName();
+        cluster.close();
+        assertEquals(name, cluster.nodeName());
+        for (ThrowingRunnable call : featureCalls(cluster)) {
+            assertClosed(name, call);
+        }
+        assertClosed(name, cluster::members);
+        assertClosed(name, cluster::status);
+    }
+
+    @Test(timeout = 30_000)
+    public void laterFeaturesAreNotInThisBuild() {
+        Cluster cluster = embedded();
+        for (ThrowingRunnable call : featureCalls(cluster)) {
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, call);
+            assertTrue(e.getMessage(), e.getMessage().endsWith("issue; not in this build"));
+        }
+    }
+
+    @Test
+    public void startRefusesNoConfig() {
+        assertThrows(NullPointerException.class, () -> Cluster.start(null));
+    }
+
+    private static List<ThrowingRunnable> featureCalls(Cluster cluster) {
+        return List.of(
+                () -> cluster.cache("c"),
+                () -> cluster.cache("c", CacheOptions.defaults()),
+                () -> cluster.lock("l"),
+                cluster::events,
+                cluster::scheduler,
+                () -> cluster.queue("q"),
+                () -> cluster.onPanic(reason -> { }));
+    }
+
+    private static void assertClosed(String name, ThrowingRunnable call) {
+        ClusterException e = assertThrows(ClusterException.class, call);
+        assertEquals("node '" + name + "' is closed", e.getMessage());
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit, property and multi-node tests (cargo), then the Java unit tests
+# and the multi-JVM integration tests (Gradle). Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+logs=build/test-logs
+rm -rf "$logs" build/test-results
+mkdir -p "$logs"
+status=0
+
+echo "== cargo fmt --check, cargo clippy"
+cargo fmt --check || status=1
+cargo clippy --all-targets --quiet -- -D warnings || status=1
+
+echo "== cargo test"
+cargo test --no-fail-fast 2>&1 | tee "$logs/cargo.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== gradle build integrationTest"
+gradle --no-daemon --console=plain build integrationTest 2>&1 | tee "$logs/gradle.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+python3 scripts/summarize.py "$logs/cargo.txt" build/test-results || status=1
+exit $status
