@@ -33,6 +33,18 @@ impl Datagrams {
         if self.faults.is_blocked(to) {
             return;
         }
+        let delay = self.faults.delay();
+        if !delay.is_zero() {
+            // Delivered late rather than holding up the sender's other datagrams.
+            let this = self.clone();
+            let payload = payload.to_vec();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let sealed = this.keys.seal_datagram(PROTOCOL_VERSION, &payload);
+                let _ = this.socket.send_to(&sealed, to).await;
+            });
+            return;
+        }
         let sealed = self.keys.seal_datagram(PROTOCOL_VERSION, payload);
         if let Err(e) = self.socket.send_to(&sealed, to).await {
             tracing::debug!(%to, error = %e, "datagram not sent");

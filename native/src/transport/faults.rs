@@ -1,30 +1,53 @@
-//! Links cut on purpose. Tests of partitions and lost packets run real nodes in one process and
-//! cut links here, at the transport, so that everything above sees exactly what a real network
-//! fault would show it.
+//! Links cut, lossy or slow on purpose. Tests of partitions and lost packets run real nodes in
+//! one process and inject faults here, at the transport, so that everything above sees exactly
+//! what a real network fault would show it.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
+#[derive(Default, Debug)]
+struct Plan {
+    blocked: HashSet<SocketAddr>,
+    /// Fraction of datagrams and requests lost, 0.0 to 1.0.
+    loss: f64,
+    delay: Duration,
+}
+
 #[derive(Clone, Default, Debug)]
 pub struct Faults {
-    blocked: Arc<RwLock<HashSet<SocketAddr>>>,
+    plan: Arc<RwLock<Plan>>,
 }
 
 impl Faults {
-    /// Drops every datagram to and from `peer`, and refuses new streams to it.
+    /// Drops every datagram to and from `peer`, and fails every request to it.
     pub fn isolate(&self, peer: SocketAddr) {
-        self.blocked.write().insert(peer);
+        self.plan.write().blocked.insert(peer);
+    }
+
+    /// Loses `fraction` of outgoing datagrams and requests, at random.
+    pub fn set_loss(&self, fraction: f64) {
+        self.plan.write().loss = fraction.clamp(0.0, 1.0);
+    }
+
+    /// Delays every outgoing datagram and request by `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        self.plan.write().delay = delay;
     }
 
     pub fn heal(&self) {
-        self.blocked.write().clear();
+        *self.plan.write() = Plan::default();
     }
 
     pub fn is_blocked(&self, peer: SocketAddr) -> bool {
-        let blocked = self.blocked.read();
-        !blocked.is_empty() && blocked.contains(&peer)
+        let plan = self.plan.read();
+        plan.blocked.contains(&peer) || (plan.loss > 0.0 && rand::random::<f64>() < plan.loss)
+    }
+
+    pub fn delay(&self) -> Duration {
+        self.plan.read().delay
     }
 }

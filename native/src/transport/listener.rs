@@ -16,9 +16,13 @@ use crate::wire::{self, Frame};
 /// Streams served at once; more wait in the kernel's backlog, so a flood cannot exhaust memory.
 const MAX_CONNECTIONS: usize = 256;
 
+/// The answer to one frame, computed asynchronously (consensus calls wait on Raft).
+pub type Reply<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<Frame>> + Send + 'a>>;
+
 pub trait FrameHandler: Send + Sync + 'static {
     /// Answers one frame from `peer`; `None` sends nothing back.
-    fn handle(&self, peer: SocketAddr, frame: Frame) -> Option<Frame>;
+    fn handle(&self, peer: SocketAddr, frame: Frame) -> Reply<'_>;
 }
 
 /// Binds TCP and UDP on one port, so a member's single address serves both. With port 0 the
@@ -85,7 +89,7 @@ async fn serve_one(
             Err(e) => return Err(e),
         };
         let frame = wire::decode_frame(&bytes).map_err(|e| StreamError::Refused(e.to_string()))?;
-        if let Some(reply) = handler.handle(stream.peer(), frame) {
+        if let Some(reply) = handler.handle(stream.peer(), frame).await {
             let bytes =
                 wire::encode(&reply).map_err(|_| StreamError::Garbled("cannot encode a reply"))?;
             stream.send(&bytes).await?;

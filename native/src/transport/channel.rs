@@ -1,0 +1,68 @@
+//! A request channel to one peer: an encrypted stream opened on first use, kept open across
+//! requests and reopened after a failure. One request at a time per channel.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::{Faults, SecureStream, StreamError};
+use crate::crypto::ClusterKeys;
+use crate::wire::{self, Frame};
+
+pub struct Channel {
+    addr: SocketAddr,
+    keys: ClusterKeys,
+    faults: Faults,
+    stream: Option<SecureStream>,
+}
+
+impl Channel {
+    pub fn new(addr: SocketAddr, keys: ClusterKeys, faults: Faults) -> Channel {
+        Channel {
+            addr,
+            keys,
+            faults,
+            stream: None,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sends `frame` and waits for the reply, all within `ttl`. On any failure the stream is
+    /// dropped, so that the next call starts on a fresh one.
+    pub async fn call(&mut self, frame: &Frame, ttl: Duration) -> Result<Frame, StreamError> {
+        let delay = self.faults.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if self.faults.is_blocked(self.addr) {
+            self.stream = None;
+            return Err(StreamError::Connect(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "link cut by fault injection",
+            )));
+        }
+        let result = tokio::time::timeout(ttl, self.exchange(frame))
+            .await
+            .unwrap_or(Err(StreamError::Timeout));
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+
+    async fn exchange(&mut self, frame: &Frame) -> Result<Frame, StreamError> {
+        let stream = match self.stream.as_mut() {
+            Some(stream) => stream,
+            None => self
+                .stream
+                .insert(SecureStream::connect(self.addr, &self.keys).await?),
+        };
+        let bytes =
+            wire::encode(frame).map_err(|_| StreamError::Garbled("cannot encode a frame"))?;
+        stream.send(&bytes).await?;
+        let reply = stream.recv().await?;
+        wire::decode_frame(&reply).map_err(|e| StreamError::Refused(e.to_string()))
+    }
+}
