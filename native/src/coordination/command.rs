@@ -1,0 +1,76 @@
+use serde::{Deserialize, Serialize};
+
+/// A lock owner: a node's session and one Java thread of that node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Owner {
+    pub session: u64,
+    pub thread: u64,
+}
+
+/// A change to the coordination state, proposed by a node and applied in log order everywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    OpenSession {
+        session: u64,
+        node: String,
+    },
+    /// Ends a session: its locks pass to their next waiters, its queued requests go.
+    CloseSession {
+        session: u64,
+        reason: String,
+    },
+    /// Asks for a lock; with `queue` the request waits in FIFO order when the lock is taken.
+    Acquire {
+        lock: String,
+        owner: Owner,
+        request: u64,
+        queue: bool,
+    },
+    Release {
+        lock: String,
+        owner: Owner,
+        fence: u64,
+    },
+    /// Withdraws a request; if it was granted meanwhile, releases the grant.
+    Cancel {
+        lock: String,
+        owner: Owner,
+        request: u64,
+    },
+    /// ShedLock: take `name` until `until_ms` if it is free at `now_ms` (wall clock of the
+    /// proposer, as ShedLock's own providers use the application's clock).
+    ShedLock {
+        name: String,
+        session: u64,
+        now_ms: u64,
+        until_ms: u64,
+    },
+    ShedUnlock {
+        name: String,
+        session: u64,
+        at_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Done,
+    Granted {
+        fence: u64,
+    },
+    Queued,
+    Busy,
+    NotOwner,
+    /// The session is not open (never opened, closed, or expired).
+    NoSession,
+    ShedLocked(bool),
+}
+
+/// A grant made while applying a command, to be announced to the waiting thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub lock: String,
+    pub owner: Owner,
+    pub request: u64,
+    pub fence: u64,
+}
