@@ -23,6 +23,7 @@ fn hello() -> Frame {
             "node-a".into(),
             "127.0.0.1:7000".parse().unwrap(),
             "2.7.0".into(),
+            1,
         ),
     }))
 }

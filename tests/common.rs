@@ -52,3 +52,33 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
     }
     start.elapsed()
 }
+
+/// Starts `n` nodes on `ip` that share one seed list, one after another.
+pub fn start_cluster(ip: std::net::IpAddr, n: usize, voters: usize) -> Vec<Node> {
+    let addrs: Vec<SocketAddr> = (0..n).map(|_| free_addr(ip)).collect();
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            let mut c = config(&format!("n{i}"), *addr, &addrs);
+            c.raft_voters = voters;
+            Node::start(c).expect("node starts")
+        })
+        .collect()
+}
+
+pub fn leader_index(nodes: &[&Node]) -> Option<usize> {
+    nodes
+        .iter()
+        .position(|n| n.status().map(|s| s.role == "LEADER").unwrap_or(false))
+}
+
+/// Cuts every link between the two groups, both ways.
+pub fn partition(side_a: &[&Node], side_b: &[&Node]) {
+    for a in side_a {
+        for b in side_b {
+            a.faults().isolate(b.address());
+            b.faults().isolate(a.address());
+        }
+    }
+}

@@ -26,7 +26,8 @@ fn nodes_started_one_after_another_form_one_cluster() {
     });
     println!("3 nodes agree on membership {took:?} after the last start");
     let status = a.status().unwrap();
-    assert_eq!(status.role, "MEMBER");
+    assert_eq!(status.role, "LEADER");
+    assert_eq!(status.leader.as_deref(), Some("a"));
     assert_eq!(status.members.len(), 3);
 }
 

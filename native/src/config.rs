@@ -14,6 +14,10 @@ pub const KEY_SEEDS: &str = "cluster.seeds";
 pub const KEY_SECRET: &str = "cluster.secret";
 pub const KEY_APP_VERSION: &str = "cluster.app.version";
 pub const KEY_JOIN_TIMEOUT: &str = "cluster.join.timeout.ms";
+pub const KEY_RAFT_VOTERS: &str = "cluster.raft.voters";
+
+/// Up to this many nodes vote in consensus; more voters cost every decision more messages.
+pub const MAX_RAFT_VOTERS: usize = 9;
 
 /// The shortest secret accepted: keys are stretched from it, but a short one is guessable.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -29,6 +33,8 @@ pub struct NodeConfig {
     pub data_dir: Option<PathBuf>,
     pub app_version: String,
     pub join_timeout: Duration,
+    /// How many nodes vote in consensus; later nodes follow as learners until a voter dies.
+    pub raft_voters: usize,
 }
 
 impl NodeConfig {
@@ -43,6 +49,7 @@ impl NodeConfig {
             data_dir: None,
             app_version: "unversioned".to_string(),
             join_timeout: Duration::from_secs(30),
+            raft_voters: 3,
         }
     }
 
@@ -57,6 +64,7 @@ impl NodeConfig {
         data_dir: Option<&str>,
         app_version: &str,
         join_timeout_ms: i64,
+        raft_voters: i32,
     ) -> Result<NodeConfig> {
         let join_timeout = u64::try_from(join_timeout_ms)
             .ok()
@@ -83,6 +91,7 @@ impl NodeConfig {
             data_dir: data_dir.map(PathBuf::from),
             app_version: app_version.to_string(),
             join_timeout,
+            raft_voters: usize::try_from(raft_voters).unwrap_or(0),
         };
         config.validate()?;
         Ok(config)
@@ -94,6 +103,15 @@ impl NodeConfig {
             check_name(KEY_NODE_NAME, name)?;
         }
         check_name(KEY_APP_VERSION, &self.app_version)?;
+        if !(1..=MAX_RAFT_VOTERS).contains(&self.raft_voters) {
+            return Err(ClusterError::config(
+                KEY_RAFT_VOTERS,
+                format!(
+                    "must be from 1 to {MAX_RAFT_VOTERS}, got {}",
+                    self.raft_voters
+                ),
+            ));
+        }
         if self.bind.ip().is_unspecified() {
             return Err(ClusterError::config(
                 KEY_BIND,
@@ -175,7 +193,7 @@ mod tests {
     use super::*;
 
     fn text(bind: &str, seeds: &str, secret: Option<&str>, timeout: i64) -> Result<NodeConfig> {
-        NodeConfig::from_text("c", None, bind, seeds, secret, None, "1.0", timeout)
+        NodeConfig::from_text("c", None, bind, seeds, secret, None, "1.0", timeout, 3)
     }
 
     fn key_of(result: Result<NodeConfig>) -> &'static str {
@@ -216,7 +234,8 @@ mod tests {
             key_of(text("127.0.0.1:0", "", Some("short"), 10)),
             KEY_SECRET
         );
-        let named = NodeConfig::from_text("c", Some("a b"), "127.0.0.1:0", "", None, None, "1", 5);
+        let named =
+            NodeConfig::from_text("c", Some("a b"), "127.0.0.1:0", "", None, None, "1", 5, 3);
         assert_eq!(key_of(named), KEY_NODE_NAME);
     }
 }

@@ -17,6 +17,14 @@ pub enum ClusterError {
     #[error("{0}")]
     JoinTimeout(String),
 
+    /// The cluster did not answer in time (no leader, no majority); the caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// This node lost contact with the majority: lock calls fail until it has it again.
+    #[error("{0}")]
+    LostMajority(String),
+
     #[error("node '{0}' is closed")]
     Closed(String),
 

@@ -3,6 +3,8 @@
 //! nodes in one process.
 
 pub mod config;
+pub mod consensus;
+pub mod coordination;
 pub mod crypto;
 pub mod error;
 pub mod jni;

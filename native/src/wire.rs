@@ -6,6 +6,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::consensus::{ConsensusReply, ConsensusRequest};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
@@ -15,20 +16,29 @@ pub const PROTOCOL_VERSION: u8 = 1;
 /// one cache value rarely approaches this).
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Frame {
     pub protocol: u8,
     pub body: Body,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Body {
     /// A node asks to join, or whether the cluster exists yet.
     Hello(Hello),
     /// The answer to a `Hello` that is not refused.
     Welcome(Welcome),
     /// The answer to a `Hello` that can never succeed as configured.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
+    /// A message for the consensus group `group`: Raft's own RPCs, and proposals, keepalives
+    /// and reads that nodes send the leader.
+    Consensus {
+        group: u64,
+        request: Box<ConsensusRequest>,
+    },
+    ConsensusReply(Box<ConsensusReply>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +54,8 @@ pub struct Welcome {
     /// knows a seed is alive but must not join through it yet.
     pub is_member: bool,
     pub members: Vec<NodeIdentity>,
+    /// The consensus group the responder belongs to (its founder's Raft id).
+    pub group: u64,
 }
 
 impl Frame {
@@ -113,6 +125,7 @@ mod tests {
             "a".into(),
             "127.0.0.1:7000".parse().unwrap(),
             "2.7.0".into(),
+            1,
         )
     }
 
@@ -125,20 +138,20 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let frame = hello();
-        assert_eq!(decode_frame(&encode(&frame).unwrap()).unwrap(), frame);
+        let bytes = encode(&hello()).unwrap();
+        assert_eq!(encode(&decode_frame(&bytes).unwrap()).unwrap(), bytes);
     }
 
     #[test]
     fn trailing_bytes_and_other_protocols_are_refused() {
         let mut bytes = encode(&hello()).unwrap();
         bytes.push(0);
-        assert_eq!(decode_frame(&bytes), Err(WireError::Trailing(1)));
+        assert_eq!(decode_frame(&bytes).err(), Some(WireError::Trailing(1)));
         let mut other = hello();
         other.protocol = PROTOCOL_VERSION + 1;
         assert_eq!(
-            decode_frame(&encode(&other).unwrap()),
-            Err(WireError::Protocol(PROTOCOL_VERSION + 1))
+            decode_frame(&encode(&other).unwrap()).err(),
+            Some(WireError::Protocol(PROTOCOL_VERSION + 1))
         );
     }
 

@@ -12,6 +12,7 @@ use crate::error::ClusterError;
 const CLUSTER_EXCEPTION: &str = "org/openmrs/module/cluster/ClusterException";
 const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
 const ILLEGAL_STATE: &str = "java/lang/IllegalStateException";
+const ILLEGAL_MONITOR_STATE: &str = "java/lang/IllegalMonitorStateException";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -21,6 +22,8 @@ pub enum Failure {
     Jni(#[from] jni::errors::Error),
     #[error("{0}")]
     IllegalState(String),
+    #[error("{0}")]
+    IllegalMonitorState(String),
 }
 
 impl Failure {
@@ -28,6 +31,7 @@ impl Failure {
         match self {
             Failure::Cluster(ClusterError::Config { .. }) => ILLEGAL_ARGUMENT,
             Failure::IllegalState(_) => ILLEGAL_STATE,
+            Failure::IllegalMonitorState(_) => ILLEGAL_MONITOR_STATE,
             _ => CLUSTER_EXCEPTION,
         }
     }

@@ -9,7 +9,7 @@ mod handles;
 use std::time::Duration;
 
 use jni::objects::{JClass, JObjectArray, JString};
-use jni::sys::jlong;
+use jni::sys::{jboolean, jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use self::errors::{Failure, ThrowJava};
@@ -76,6 +76,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart
     data_dir: JString<'local>,
     app_version: JString<'local>,
     join_timeout_ms: jlong,
+    raft_voters: jint,
 ) -> jlong {
     env.with_env(|env| -> Outcome<jlong> {
         let config = NodeConfig::from_text(
@@ -87,6 +88,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart
             optional(env, &data_dir)?.as_deref(),
             &required(env, &app_version, "appVersion")?,
             join_timeout_ms,
+            raft_voters,
         )?;
         Ok(handles::publish(Node::start(config)?))
     })
@@ -211,6 +213,155 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_logPoll<'
             .flat_map(|r| [r.level.to_string(), r.target, r.message])
             .collect();
         string_array(env, &flat)
+    })
+    .resolve::<ThrowJava>()
+}
+
+fn thread_id(thread: jlong) -> u64 {
+    thread as u64
+}
+
+fn millis(ms: jlong) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn epoch_ms(ms: jlong) -> u64 {
+    u64::try_from(ms).unwrap_or(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockTry<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    thread: jlong,
+) -> jlong {
+    env.with_env(|env| -> Outcome<jlong> {
+        let lock = required(env, &name, "name")?;
+        let fence = handles::node(handle)?.lock_try(&lock, thread_id(thread))?;
+        Ok(fence.unwrap_or(0) as jlong)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockAcquire<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    thread: jlong,
+    request: jlong,
+    wait_ms: jlong,
+) -> jlong {
+    env.with_env(|env| -> Outcome<jlong> {
+        let lock = required(env, &name, "name")?;
+        let node = handles::node(handle)?;
+        let fence = node.lock_acquire(&lock, thread_id(thread), request as u64, millis(wait_ms))?;
+        Ok(fence.unwrap_or(0) as jlong)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockCancel<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    thread: jlong,
+    request: jlong,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let lock = required(env, &name, "name")?;
+        Ok(handles::node(handle)?.lock_cancel(&lock, thread_id(thread), request as u64)?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockRelease<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    thread: jlong,
+    fence: jlong,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let lock = required(env, &name, "name")?;
+        let node = handles::node(handle)?;
+        if node.lock_release(&lock, thread_id(thread), fence as u64)? {
+            Ok(())
+        } else {
+            Err(Failure::IllegalMonitorState(format!(
+                "lock '{lock}' is no longer held under fence {fence}: node '{}' lost it (its session ended or it lost contact with the majority)",
+                node.name()
+            )))
+        }
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockHeld<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    thread: jlong,
+    fence: jlong,
+) -> jboolean {
+    env.with_env(|env| -> Outcome<jboolean> {
+        let lock = required(env, &name, "name")?;
+        Ok(handles::node(handle)?.lock_held(&lock, thread_id(thread), fence as u64))
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockIsLocked<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) -> jboolean {
+    env.with_env(|env| -> Outcome<jboolean> {
+        let lock = required(env, &name, "name")?;
+        Ok(handles::node(handle)?.lock_is_locked(&lock)?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedLock<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    now_ms: jlong,
+    until_ms: jlong,
+) -> jboolean {
+    env.with_env(|env| -> Outcome<jboolean> {
+        let lock = required(env, &name, "name")?;
+        let node = handles::node(handle)?;
+        Ok(node.shed_lock(&lock, epoch_ms(now_ms), epoch_ms(until_ms))?)
+    })
+    .resolve::<ThrowJava>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedUnlock<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    at_ms: jlong,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let lock = required(env, &name, "name")?;
+        Ok(handles::node(handle)?.shed_unlock(&lock, epoch_ms(at_ms))?)
     })
     .resolve::<ThrowJava>()
 }

@@ -98,6 +98,7 @@ mod tests {
             "a".into(),
             "127.0.0.1:1".parse().unwrap(),
             "1".into(),
+            1,
         ));
         let mut small = [0u8; 4];
         let mut slice = &mut small[..];

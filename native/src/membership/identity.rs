@@ -11,10 +11,12 @@ pub struct NodeIdentity {
     pub addr: SocketAddr,
     pub app_version: String,
     pub incarnation: u64,
+    /// This node's id in the consensus group.
+    pub raft_id: u64,
 }
 
 impl NodeIdentity {
-    pub fn new(name: String, addr: SocketAddr, app_version: String) -> NodeIdentity {
+    pub fn new(name: String, addr: SocketAddr, app_version: String, raft_id: u64) -> NodeIdentity {
         let incarnation = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -24,6 +26,7 @@ impl NodeIdentity {
             addr,
             app_version,
             incarnation,
+            raft_id,
         }
     }
 }

@@ -1,43 +1,49 @@
-//! Answers a `Hello`: refuses a node that can never be part of this cluster (another app
-//! version, a name already in use), and otherwise tells it whether this node is a member and
-//! who else is.
+//! Answers what peers send this node: a `Hello` from a joiner, and consensus messages.
+//!
+//! A `Hello` from a node that can never be part of this cluster (another app version, a name
+//! already in use) is refused; otherwise the answer says whether this node is a member, who
+//! else is, and which consensus group they form.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::membership::{NodeIdentity, View};
-use crate::transport::FrameHandler;
+use super::Shared;
+use crate::membership::NodeIdentity;
+use crate::transport::{FrameHandler, Reply};
 use crate::wire::{Body, Frame, Hello, Welcome};
 
-pub struct Greeter {
-    pub cluster_name: String,
-    pub view: View,
-    pub is_member: Arc<AtomicBool>,
+pub struct Dispatcher {
+    pub shared: Arc<Shared>,
 }
 
-impl Greeter {
+impl Dispatcher {
     fn answer(&self, peer: SocketAddr, hello: Hello) -> Body {
-        let local = self.view.snapshot().local.clone();
+        let local = self.shared.view.snapshot().local.clone();
         match self.refusal(&local, &hello) {
             Some(reason) => {
                 tracing::warn!(%peer, node = %hello.node.name, "refused a node: {reason}");
                 Body::Refused { reason }
             }
-            None => Body::Welcome(Welcome {
-                responder: local,
-                is_member: self.is_member.load(Ordering::Acquire),
-                members: self.view.live_members(),
-            }),
+            None => {
+                let consensus = self.shared.consensus.get();
+                Body::Welcome(Welcome {
+                    responder: local,
+                    is_member: self.shared.is_member.load(Ordering::Acquire) && consensus.is_some(),
+                    members: self.shared.view.live_members(),
+                    group: consensus.map_or(0, |c| c.group()),
+                })
+            }
         }
     }
 
     fn refusal(&self, local: &NodeIdentity, hello: &Hello) -> Option<String> {
         let node = &hello.node;
-        if hello.cluster_name != self.cluster_name {
+        let cluster_name = &self.shared.config.cluster_name;
+        if hello.cluster_name != *cluster_name {
             return Some(format!(
                 "node '{}' belongs to cluster '{}', this is cluster '{}'",
-                node.name, hello.cluster_name, self.cluster_name
+                node.name, hello.cluster_name, cluster_name
             ));
         }
         if node.app_version != local.app_version {
@@ -46,7 +52,8 @@ impl Greeter {
                 node.name, node.app_version, local.app_version
             ));
         }
-        self.view
+        self.shared
+            .view
             .live_members()
             .into_iter()
             .find(|m| m.name == node.name && m.addr != node.addr)
@@ -59,14 +66,21 @@ impl Greeter {
     }
 }
 
-impl FrameHandler for Greeter {
-    fn handle(&self, peer: SocketAddr, frame: Frame) -> Option<Frame> {
-        match frame.body {
-            Body::Hello(hello) => Some(Frame::new(self.answer(peer, hello))),
-            other => {
-                tracing::warn!(%peer, frame = ?other, "unexpected frame ignored");
-                None
+impl FrameHandler for Dispatcher {
+    fn handle(&self, peer: SocketAddr, frame: Frame) -> Reply<'_> {
+        Box::pin(async move {
+            match frame.body {
+                Body::Hello(hello) => Some(Frame::new(self.answer(peer, hello))),
+                Body::Consensus { group, request } => {
+                    let consensus = self.shared.consensus.get()?;
+                    let reply = consensus.handle(group, *request).await;
+                    Some(Frame::new(Body::ConsensusReply(Box::new(reply))))
+                }
+                other => {
+                    tracing::warn!(%peer, frame = ?other, "unexpected frame ignored");
+                    None
+                }
             }
-        }
+        })
     }
 }

@@ -7,7 +7,6 @@
 //! seed cannot keep the cluster from starting. A node that is not itself a seed only joins.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -30,7 +29,15 @@ enum Answer {
     Unreachable(String),
 }
 
-pub async fn join(shared: &Shared) -> Result<()> {
+/// How this node became a member.
+pub enum Joined {
+    /// It formed a new cluster.
+    Formed,
+    /// It joined an existing one, whose consensus group is `group`.
+    Through { group: u64 },
+}
+
+pub async fn join(shared: &Shared) -> Result<Joined> {
     let config = &shared.config;
     let local = shared.view.snapshot().local.clone();
     let others: Vec<SocketAddr> = config
@@ -52,10 +59,10 @@ pub async fn join(shared: &Shared) -> Result<()> {
         for answer in ask_all(shared, &local, &others).await? {
             match answer {
                 Answer::Member(welcome) => {
+                    let group = welcome.group;
                     if settle(shared, welcome, deadline).await {
-                        shared.is_member.store(true, Ordering::Release);
                         tracing::info!(node = %local.name, "joined the cluster");
-                        return Ok(());
+                        return Ok(Joined::Through { group });
                     }
                 }
                 Answer::NotYetMember(seed) => reachable.push(seed),
@@ -81,10 +88,9 @@ pub async fn join(shared: &Shared) -> Result<()> {
     }
 }
 
-fn form(shared: &Shared, local: &NodeIdentity) -> Result<()> {
-    shared.is_member.store(true, Ordering::Release);
+fn form(shared: &Shared, local: &NodeIdentity) -> Result<Joined> {
     tracing::info!(node = %local.name, cluster = %shared.config.cluster_name, "formed the cluster as its first member");
-    Ok(())
+    Ok(Joined::Formed)
 }
 
 /// Asks every seed at once; a refusal from any of them is final and ends the join.

@@ -1,18 +1,21 @@
-//! A node: its tokio runtime, its sockets, its membership, and the lifecycle a `Cluster` on the
-//! Java side drives (start, query, close).
+//! A node: its tokio runtime, its sockets, its membership and consensus, and the lifecycle a
+//! `Cluster` on the Java side drives (start, query, lock, close).
 
-mod greeter;
+mod dispatch;
 mod join;
+mod locks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use once_cell::sync::OnceCell;
+use parking_lot::RwLock;
 use tokio::runtime::Runtime;
 
 use crate::config::NodeConfig;
+use crate::consensus::{Consensus, ConsensusConfig, DurableIdentity};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::membership::{Liveness, Membership, NodeIdentity, View};
@@ -26,14 +29,17 @@ struct Shared {
     faults: Faults,
     view: View,
     membership: Membership,
-    is_member: Arc<AtomicBool>,
+    is_member: AtomicBool,
+    consensus: OnceCell<Arc<Consensus>>,
 }
 
 pub struct Node {
     name: String,
     addr: SocketAddr,
     shared: Arc<Shared>,
-    runtime: Mutex<Option<Runtime>>,
+    consensus: Arc<Consensus>,
+    /// Held shared by every call that runs on the runtime, exclusively by `close`.
+    runtime: RwLock<Option<Runtime>>,
 }
 
 /// The node's place in the cluster, as `Cluster.status()` reports it.
@@ -46,8 +52,9 @@ pub struct Status {
 }
 
 impl Node {
-    /// Starts a node and returns once it is a member of the cluster, or fails after the join
-    /// timeout. Must not be called from inside a tokio runtime: it blocks.
+    /// Starts a node and returns once it is a member of the cluster and of its consensus group,
+    /// with its lock session open; or fails after the join timeout. Must not be called from
+    /// inside a tokio runtime: it blocks.
     pub fn start(config: NodeConfig) -> Result<Node> {
         config.validate()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -57,11 +64,12 @@ impl Node {
             .build()
             .map_err(|e| ClusterError::io("cannot start the node's runtime", e))?;
         match runtime.block_on(Self::start_on_runtime(config)) {
-            Ok((name, addr, shared)) => Ok(Node {
+            Ok((name, addr, shared, consensus)) => Ok(Node {
                 name,
                 addr,
                 shared,
-                runtime: Mutex::new(Some(runtime)),
+                consensus,
+                runtime: RwLock::new(Some(runtime)),
             }),
             Err(e) => {
                 runtime.shutdown_timeout(Duration::from_secs(1));
@@ -70,7 +78,17 @@ impl Node {
         }
     }
 
-    async fn start_on_runtime(config: NodeConfig) -> Result<(String, SocketAddr, Arc<Shared>)> {
+    async fn start_on_runtime(
+        config: NodeConfig,
+    ) -> Result<(String, SocketAddr, Arc<Shared>, Arc<Consensus>)> {
+        let deadline = tokio::time::Instant::now() + config.join_timeout;
+        let data_dir = config.data_dir.clone();
+        let durable = DurableIdentity::load_or_create(data_dir.as_deref()).map_err(|e| {
+            ClusterError::io(
+                "cluster.data.dir: cannot keep this node's identity there",
+                e,
+            )
+        })?;
         let (listener, udp) = transport::bind_pair(config.bind).await?;
         let addr = listener
             .local_addr()
@@ -79,7 +97,7 @@ impl Node {
             .node_name
             .clone()
             .unwrap_or_else(|| format!("{}:{}", host_name(), addr.port()));
-        let local = NodeIdentity::new(name.clone(), addr, config.app_version.clone());
+        let local = NodeIdentity::new(name.clone(), addr, config.app_version.clone(), durable.id);
         let keys = ClusterKeys::derive(&config, PROTOCOL_VERSION);
         let faults = Faults::default();
         let view = View::new(local);
@@ -88,27 +106,72 @@ impl Node {
             Datagrams::new(udp, keys.clone(), faults.clone()),
             view.clone(),
         );
-        let is_member = Arc::new(AtomicBool::new(false));
-        let greeter = greeter::Greeter {
-            cluster_name: config.cluster_name.clone(),
-            view: view.clone(),
-            is_member: Arc::clone(&is_member),
-        };
-        tokio::spawn(transport::serve(listener, keys.clone(), Arc::new(greeter)));
-        tracing::info!(node = %name, %addr, cluster = %config.cluster_name, app_version = %config.app_version, "node listening");
         let shared = Arc::new(Shared {
             config,
             keys,
             faults,
             view,
             membership,
-            is_member,
+            is_member: AtomicBool::new(false),
+            consensus: OnceCell::new(),
         });
-        join::join(&shared).await?;
+        let dispatcher = dispatch::Dispatcher {
+            shared: Arc::clone(&shared),
+        };
+        tokio::spawn(transport::serve(
+            listener,
+            shared.keys.clone(),
+            Arc::new(dispatcher),
+        ));
+        tracing::info!(node = %name, %addr, cluster = %shared.config.cluster_name, app_version = %shared.config.app_version, "node listening");
+
+        let group = match join::join(&shared).await? {
+            join::Joined::Formed => durable.group.unwrap_or(durable.id),
+            join::Joined::Through { group } => group,
+        };
+        if durable.group.is_some_and(|g| g != group) {
+            return Err(ClusterError::Refused(format!(
+                "cluster.data.dir holds the state of another cluster (consensus group {:x}, this cluster's is {group:x}); \
+                 give this node an empty data directory",
+                durable.group.unwrap_or_default()
+            )));
+        }
+        DurableIdentity {
+            group: Some(group),
+            ..durable
+        }
+        .save(data_dir.as_deref())
+        .map_err(|e| {
+            ClusterError::io(
+                "cluster.data.dir: cannot keep this node's identity there",
+                e,
+            )
+        })?;
+        let consensus = Consensus::start(
+            ConsensusConfig {
+                cluster_name: shared.config.cluster_name.clone(),
+                node_name: name.clone(),
+                addr,
+                id: durable.id,
+                group,
+                voters: shared.config.raft_voters,
+                data_dir,
+                session: rand::random(),
+            },
+            shared.keys.clone(),
+            shared.faults.clone(),
+            shared.view.clone(),
+        )
+        .await?;
+        // Set once, before anyone can see this node as a member.
+        let _ = shared.consensus.set(Arc::clone(&consensus));
+        consensus.spawn_background();
+        consensus.open_session(name.clone(), deadline).await?;
+        shared.is_member.store(true, Ordering::Release);
         if !shared.config.seeds.is_empty() {
             tokio::spawn(join::watch_seeds(Arc::clone(&shared)));
         }
-        Ok((name, addr, shared))
+        Ok((name, addr, shared, consensus))
     }
 
     pub fn name(&self) -> &str {
@@ -119,8 +182,17 @@ impl Node {
         self.addr
     }
 
+    /// Runs `work` on the node's runtime; fails if the node is closed.
+    fn run<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let runtime = self.runtime.read();
+        match runtime.as_ref() {
+            Some(rt) => rt.block_on(work),
+            None => Err(ClusterError::Closed(self.name.clone())),
+        }
+    }
+
     fn ensure_open(&self) -> Result<()> {
-        if self.runtime.lock().is_some() {
+        if self.runtime.read().is_some() {
             Ok(())
         } else {
             Err(ClusterError::Closed(self.name.clone()))
@@ -145,15 +217,11 @@ impl Node {
         // A name seen twice (a restart at another address) reports its liveliest entry.
         members.sort_by(|a, b| a.0.cmp(&b.0).then((a.1 as u8).cmp(&(b.1 as u8))));
         members.dedup_by(|later, first| later.0 == first.0);
-        let role = if self.shared.is_member.load(Ordering::Acquire) {
-            "MEMBER"
-        } else {
-            "JOINING"
-        };
+        let (leader, term, role) = self.consensus.role();
         Ok(Status {
             role,
-            leader: None,
-            term: 0,
+            leader,
+            term,
             members,
         })
     }
@@ -163,14 +231,22 @@ impl Node {
         &self.shared.faults
     }
 
-    /// Leaves gracefully: the others are told at once, then the runtime stops. Idempotent.
+    /// Leaves gracefully: the lock session ends and the others are told at once, then the
+    /// runtime stops. Idempotent.
     pub fn close(&self) {
-        let Some(runtime) = self.runtime.lock().take() else {
+        self.consensus
+            .waiters
+            .fail_all(&format!("node '{}' is closed", self.name));
+        let Some(runtime) = self.runtime.write().take() else {
             return;
         };
+        let consensus = Arc::clone(&self.consensus);
         let membership = self.shared.membership.clone();
+        // Membership first: once the others see this node gone, the leader will not take it
+        // back into the consensus group while it leaves.
         runtime.block_on(async move {
             let _ = tokio::time::timeout(Duration::from_secs(1), membership.leave()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(3), consensus.leave()).await;
         });
         runtime.shutdown_timeout(Duration::from_secs(1));
         tracing::info!(node = %self.name, "node closed");
@@ -178,7 +254,10 @@ impl Node {
 
     /// Stops at once without telling anyone, as a crash would: tests of failure detection use it.
     pub fn halt(&self) {
-        if let Some(runtime) = self.runtime.lock().take() {
+        self.consensus
+            .waiters
+            .fail_all(&format!("node '{}' is halted", self.name));
+        if let Some(runtime) = self.runtime.write().take() {
             runtime.shutdown_background();
         }
     }

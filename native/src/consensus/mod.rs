@@ -1,0 +1,745 @@
+//! What is decided: a Raft group (openraft) over the project's transport, whose state machine
+//! holds lock sessions and locks. The leader also keeps the group's membership in step with
+//! SWIM (adding joiners as learners, giving a dead voter's vote to a live learner) and ends the
+//! sessions of nodes that stopped renewing their lease.
+
+// openraft's storage and network traits fix their (large) error types.
+#![allow(clippy::result_large_err)]
+
+mod durable;
+mod journal;
+mod log_store;
+mod network;
+mod rpc;
+mod state_machine;
+pub mod timing;
+mod types;
+
+pub use durable::DurableIdentity;
+pub use rpc::{ConsensusReply, ConsensusRequest, LeaderError};
+pub use types::{NodeId, RaftPeer};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, ServerState};
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+use self::log_store::LogStore;
+use self::network::Network;
+use self::state_machine::{Replica, StateMachine};
+use self::timing::*;
+use self::types::Raft;
+use crate::coordination::{Command, CoordinationState, Outcome, Waiters};
+use crate::crypto::ClusterKeys;
+use crate::error::{ClusterError, Result};
+use crate::membership::View;
+use crate::transport::{Channel, Faults};
+use crate::wire::{Body, Frame};
+
+pub struct ConsensusConfig {
+    pub cluster_name: String,
+    pub node_name: String,
+    pub addr: SocketAddr,
+    pub id: NodeId,
+    pub group: NodeId,
+    pub voters: usize,
+    pub data_dir: Option<PathBuf>,
+    pub session: u64,
+}
+
+pub struct Consensus {
+    id: NodeId,
+    group: NodeId,
+    voters: usize,
+    session: u64,
+    raft: Raft,
+    replica: Arc<Replica>,
+    pub waiters: Arc<Waiters>,
+    keys: ClusterKeys,
+    faults: Faults,
+    view: View,
+    /// Until when this node's session is known alive (None: never confirmed).
+    lease: Mutex<Option<Instant>>,
+    /// When a quorum last confirmed this node as leader (the confirmation's start).
+    confirmed_at: Mutex<Option<Instant>>,
+    leader_state: Mutex<LeaderState>,
+    channels: Mutex<HashMap<SocketAddr, Vec<Channel>>>,
+}
+
+/// What only the leader keeps, reset whenever this node becomes leader of a new term.
+#[derive(Default)]
+struct LeaderState {
+    term: u64,
+    keepalives: HashMap<u64, Instant>,
+    down_since: HashMap<NodeId, Instant>,
+    /// Nodes leaving the group, with the membership incarnation they left under: the same
+    /// node back under a newer incarnation (a restart with its data directory) is a joiner.
+    leaving: HashMap<NodeId, u64>,
+}
+
+fn raft_config(cluster_name: &str) -> Result<openraft::Config> {
+    let config = openraft::Config {
+        cluster_name: cluster_name.to_string(),
+        heartbeat_interval: HEARTBEAT_MS,
+        election_timeout_min: ELECTION_MIN_MS,
+        election_timeout_max: ELECTION_MAX_MS,
+        install_snapshot_timeout: 2000,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
+        max_in_snapshot_log_to_keep: 200,
+        ..Default::default()
+    };
+    config
+        .validate()
+        .map_err(|e| ClusterError::Protocol(format!("invalid Raft configuration: {e}")))
+}
+
+impl Consensus {
+    pub async fn start(
+        config: ConsensusConfig,
+        keys: ClusterKeys,
+        faults: Faults,
+        view: View,
+    ) -> Result<Arc<Consensus>> {
+        let waiters = Arc::new(Waiters::default());
+        let dir = config.data_dir.as_deref();
+        let io =
+            |e: std::io::Error| ClusterError::io("cluster.data.dir: cannot use the Raft state", e);
+        let log = LogStore::open(dir).map_err(io)?;
+        let replica = Replica::open(dir, config.session, Arc::clone(&waiters)).map_err(io)?;
+        let network = Network {
+            keys: keys.clone(),
+            faults: faults.clone(),
+            group: config.group,
+        };
+        let raft = Raft::new(
+            config.id,
+            Arc::new(raft_config(&config.cluster_name)?),
+            network,
+            log,
+            StateMachine(Arc::clone(&replica)),
+        )
+        .await
+        .map_err(|e| ClusterError::Protocol(format!("cannot start Raft: {e}")))?;
+        if config.group == config.id {
+            let me = BTreeMap::from([(
+                config.id,
+                RaftPeer {
+                    name: config.node_name.clone(),
+                    addr: config.addr.to_string(),
+                },
+            )]);
+            // Fails harmlessly when the log already holds a membership (a restart).
+            if let Err(e) = raft.initialize(me).await {
+                tracing::debug!(error = %e, "Raft group already initialized");
+            }
+        }
+        Ok(Arc::new(Consensus {
+            id: config.id,
+            group: config.group,
+            voters: config.voters,
+            session: config.session,
+            raft,
+            replica,
+            waiters,
+            keys,
+            faults,
+            view,
+            lease: Mutex::new(None),
+            confirmed_at: Mutex::new(None),
+            leader_state: Mutex::new(LeaderState::default()),
+            channels: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn group(&self) -> NodeId {
+        self.group
+    }
+
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
+    /// Opens this node's lock session and waits until this replica has applied it, which also
+    /// means the node receives the log.
+    pub async fn open_session(self: &Arc<Self>, node: String, deadline: Instant) -> Result<()> {
+        self.propose(
+            Command::OpenSession {
+                session: self.session,
+                node,
+            },
+            deadline,
+        )
+        .await?;
+        while !self.replica.read(|s| s.has_session(self.session)) {
+            if Instant::now() >= deadline {
+                return Err(ClusterError::JoinTimeout(
+                    "joined the membership, but the consensus group did not take this node in before cluster.join.timeout.ms".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        *self.lease.lock() = Some(Instant::now() + LEASE);
+        // While the group has fewer voters than wanted, a new node returns only once it votes,
+        // so that a cluster started node by node survives the loss of any one of them.
+        while !self.has_settled_role() {
+            if Instant::now() >= deadline {
+                return Err(ClusterError::JoinTimeout(
+                    "joined, but the consensus group did not make this node a voter before cluster.join.timeout.ms".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    fn has_settled_role(&self) -> bool {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership().clone();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        voters.contains(&self.id) || voters.len() >= self.voters
+    }
+
+    pub fn spawn_background(self: &Arc<Self>) {
+        tokio::spawn(Arc::clone(self).confirm_leadership());
+        tokio::spawn(Arc::clone(self).keep_alive());
+        tokio::spawn(Arc::clone(self).reconcile());
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&CoordinationState) -> T) -> T {
+        self.replica.read(f)
+    }
+
+    pub fn lease_valid(&self) -> bool {
+        self.lease
+            .lock()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// The leader's name, the term, and this node's role, as `status()` reports them.
+    pub fn role(&self) -> (Option<String>, u64, &'static str) {
+        let metrics = self.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader.and_then(|id| {
+            metrics
+                .membership_config
+                .membership()
+                .get_node(&id)
+                .map(|n| n.name.clone())
+        });
+        let role = match metrics.state {
+            ServerState::Leader => "LEADER",
+            ServerState::Follower => "FOLLOWER",
+            ServerState::Candidate => "CANDIDATE",
+            ServerState::Learner => "LEARNER",
+            ServerState::Shutdown => "SHUTDOWN",
+        };
+        (leader, metrics.current_term, role)
+    }
+
+    fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    fn confirmed_recently(&self) -> bool {
+        self.confirmed_at
+            .lock()
+            .is_some_and(|at| at.elapsed() < CONFIRMED_WITHIN)
+    }
+
+    fn leader_addr(&self) -> Option<SocketAddr> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader?;
+        metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)?
+            .addr
+            .parse()
+            .ok()
+    }
+
+    /// Some live member to ask when this node knows no leader yet (it just joined).
+    fn any_member_addr(&self) -> Option<SocketAddr> {
+        let local = self.view.snapshot().local.addr;
+        self.view
+            .live_members()
+            .into_iter()
+            .map(|m| m.addr)
+            .find(|a| *a != local)
+    }
+
+    /// Sends a request to `addr` over a pooled channel.
+    async fn call(&self, addr: SocketAddr, request: ConsensusRequest) -> Option<ConsensusReply> {
+        let mut channel = self
+            .channels
+            .lock()
+            .get_mut(&addr)
+            .and_then(Vec::pop)
+            .unwrap_or_else(|| Channel::new(addr, self.keys.clone(), self.faults.clone()));
+        let frame = Frame::new(Body::Consensus {
+            group: self.group,
+            request: Box::new(request),
+        });
+        let reply = channel.call(&frame, RPC_TIMEOUT).await;
+        match reply {
+            Ok(Frame {
+                body: Body::ConsensusReply(reply),
+                ..
+            }) => {
+                self.channels.lock().entry(addr).or_default().push(channel);
+                Some(*reply)
+            }
+            Ok(other) => {
+                tracing::debug!(%addr, reply = ?other, "unexpected answer to a consensus request");
+                None
+            }
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "consensus request failed");
+                None
+            }
+        }
+    }
+
+    /// Proposes a command through the leader, wherever it is, and returns its outcome.
+    pub async fn propose(&self, command: Command, deadline: Instant) -> Result<Outcome> {
+        let mut hint: Option<SocketAddr> = None;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(ClusterError::Unavailable(
+                    "no leader of the cluster answered in time; the operation may or may not have taken effect"
+                        .into(),
+                ));
+            }
+            if self.is_leader() {
+                match tokio::time::timeout_at(deadline, self.raft.client_write(command.clone()))
+                    .await
+                {
+                    Ok(Ok(response)) => return Ok(response.data),
+                    Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                        hint = f.leader_node.and_then(|n| n.addr.parse().ok());
+                    }
+                    Ok(Err(e)) => {
+                        return Err(ClusterError::Unavailable(format!(
+                            "the cluster refused: {e}"
+                        )))
+                    }
+                    Err(_) => continue,
+                }
+            }
+            let Some(addr) = hint
+                .take()
+                .or_else(|| self.leader_addr())
+                .or_else(|| self.any_member_addr())
+            else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            match self
+                .call(addr, ConsensusRequest::Propose(command.clone()))
+                .await
+            {
+                Some(ConsensusReply::Proposed(Ok(outcome))) => return Ok(outcome),
+                Some(ConsensusReply::Proposed(Err(LeaderError::Failed(e)))) => {
+                    return Err(ClusterError::Unavailable(e))
+                }
+                _ => tokio::time::sleep(Duration::from_millis(30)).await,
+            }
+        }
+    }
+
+    /// A linearizable read: answered by a leader that a quorum confirms at the time of asking.
+    pub async fn is_locked(&self, lock: &str) -> Result<bool> {
+        let deadline = Instant::now() + PROPOSE_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.is_leader() {
+                if let Ok(Ok(_)) =
+                    tokio::time::timeout_at(deadline, self.raft.ensure_linearizable()).await
+                {
+                    return Ok(self.replica.read(|s| s.is_locked(lock)));
+                }
+            } else if let Some(addr) = self.leader_addr().or_else(|| self.any_member_addr()) {
+                if let Some(ConsensusReply::IsLocked(Ok(held))) = self
+                    .call(
+                        addr,
+                        ConsensusRequest::IsLocked {
+                            lock: lock.to_string(),
+                        },
+                    )
+                    .await
+                {
+                    return Ok(held);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        Err(ClusterError::Unavailable(
+            "no leader of the cluster answered in time".into(),
+        ))
+    }
+
+    /// Answers a consensus request from a peer.
+    pub async fn handle(&self, group: NodeId, request: ConsensusRequest) -> ConsensusReply {
+        if group != self.group {
+            tracing::warn!(
+                theirs = group,
+                ours = self.group,
+                "refused a consensus message of another group (a cluster formed apart?)"
+            );
+            return ConsensusReply::WrongGroup { theirs: self.group };
+        }
+        match request {
+            ConsensusRequest::Append(rpc) => {
+                ConsensusReply::Append(self.raft.append_entries(rpc).await)
+            }
+            ConsensusRequest::Vote(rpc) => ConsensusReply::Vote(self.raft.vote(rpc).await),
+            ConsensusRequest::Snapshot(rpc) => {
+                ConsensusReply::Snapshot(self.raft.install_snapshot(rpc).await)
+            }
+            ConsensusRequest::Propose(command) => {
+                ConsensusReply::Proposed(self.propose_as_leader(command).await)
+            }
+            ConsensusRequest::KeepAlive { session } => {
+                ConsensusReply::KeepAlive(self.renew(session))
+            }
+            ConsensusRequest::IsLocked { lock } => ConsensusReply::IsLocked(if self.is_leader() {
+                match tokio::time::timeout(RPC_TIMEOUT, self.raft.ensure_linearizable()).await {
+                    Ok(Ok(_)) => Ok(self.replica.read(|s| s.is_locked(&lock))),
+                    _ => Err(LeaderError::NotLeader),
+                }
+            } else {
+                Err(LeaderError::NotLeader)
+            }),
+            ConsensusRequest::Leave { id, incarnation } => ConsensusReply::Left(
+                if self.is_leader()
+                    && tokio::time::timeout(RPC_TIMEOUT, self.remove_member(id, incarnation)).await
+                        == Ok(true)
+                {
+                    Ok(())
+                } else {
+                    Err(LeaderError::NotLeader)
+                },
+            ),
+        }
+    }
+
+    async fn propose_as_leader(
+        &self,
+        command: Command,
+    ) -> std::result::Result<Outcome, LeaderError> {
+        if !self.is_leader() {
+            return Err(LeaderError::NotLeader);
+        }
+        match tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(command)).await {
+            Ok(Ok(response)) => Ok(response.data),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+                Err(LeaderError::NotLeader)
+            }
+            Ok(Err(e)) => Err(LeaderError::Failed(format!("the cluster refused: {e}"))),
+            Err(_) => Err(LeaderError::Failed(
+                "the leader did not commit in time; the operation may or may not have taken effect"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Leader side of a keepalive: yes only while a quorum recently confirmed this leadership.
+    fn renew(&self, session: u64) -> bool {
+        if !self.is_leader() || !self.confirmed_recently() {
+            return false;
+        }
+        self.leader_state
+            .lock()
+            .keepalives
+            .insert(session, Instant::now());
+        true
+    }
+
+    async fn confirm_leadership(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(CONFIRM_EVERY);
+        loop {
+            tick.tick().await;
+            if !self.is_leader() {
+                continue;
+            }
+            let started = Instant::now();
+            if let Ok(Ok(_)) =
+                tokio::time::timeout(CONFIRMED_WITHIN, self.raft.get_read_log_id()).await
+            {
+                let mut at = self.confirmed_at.lock();
+                if at.is_none_or(|t| t < started) {
+                    *at = Some(started);
+                }
+            }
+        }
+    }
+
+    async fn keep_alive(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(KEEPALIVE_EVERY);
+        loop {
+            tick.tick().await;
+            let sent = Instant::now();
+            let renewed = if self.is_leader() {
+                self.renew(self.session)
+            } else if let Some(addr) = self.leader_addr() {
+                matches!(
+                    self.call(
+                        addr,
+                        ConsensusRequest::KeepAlive {
+                            session: self.session
+                        }
+                    )
+                    .await,
+                    Some(ConsensusReply::KeepAlive(true))
+                )
+            } else {
+                false
+            };
+            if renewed {
+                let mut lease = self.lease.lock();
+                if lease.is_none_or(|until| until < sent + LEASE) {
+                    *lease = Some(sent + LEASE);
+                }
+            }
+        }
+    }
+
+    /// Ends this node's session and has the leader take it out of the group, so that its locks
+    /// pass on at once and the remaining voters keep a majority.
+    pub async fn leave(&self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let incarnation = self.view.snapshot().local.incarnation;
+        let close = Command::CloseSession {
+            session: self.session,
+            reason: "its node closed".into(),
+        };
+        if let Err(e) = self.propose(close, deadline).await {
+            tracing::warn!(error = %e, "could not end this node's lock session; the leader will expire it");
+        }
+        while Instant::now() < deadline {
+            let left = if self.is_leader() {
+                self.remove_member(self.id, incarnation).await
+            } else if let Some(addr) = self.leader_addr() {
+                matches!(
+                    self.call(
+                        addr,
+                        ConsensusRequest::Leave {
+                            id: self.id,
+                            incarnation
+                        }
+                    )
+                    .await,
+                    Some(ConsensusReply::Left(Ok(())))
+                )
+            } else {
+                false
+            };
+            if left {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::debug!(error = %e, "Raft shutdown");
+        }
+    }
+
+    /// Leader side of a leave: the node gives up its vote (to a live learner if there is one)
+    /// and its place in the group.
+    async fn remove_member(&self, id: NodeId, incarnation: u64) -> bool {
+        self.leader_state.lock().leaving.insert(id, incarnation);
+        loop {
+            let membership = self
+                .raft
+                .metrics()
+                .borrow()
+                .membership_config
+                .membership()
+                .clone();
+            if membership.get_node(&id).is_none() {
+                return true;
+            }
+            let change = match self.membership_change(&membership) {
+                Some(change) => change,
+                None if membership.voter_ids().any(|v| v == id) => return false,
+                None => Change::Members(ChangeMembers::RemoveNodes(BTreeSet::from([id]))),
+            };
+            let done = match change {
+                Change::AddLearner(learner, peer) => self
+                    .raft
+                    .add_learner(learner, peer, false)
+                    .await
+                    .map(|_| ()),
+                Change::Members(change) => {
+                    self.raft.change_membership(change, false).await.map(|_| ())
+                }
+            };
+            if done.is_err() {
+                return false;
+            }
+        }
+    }
+
+    async fn reconcile(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(RECONCILE_EVERY);
+        loop {
+            tick.tick().await;
+            if self.is_leader() && self.confirmed_recently() {
+                self.reconcile_once().await;
+            }
+        }
+    }
+
+    /// One round of the leader's duties: end sessions that stopped renewing, then at most one
+    /// membership change.
+    async fn reconcile_once(&self) {
+        let metrics = self.raft.metrics().borrow().clone();
+        let expired = self.expired_sessions(metrics.current_term);
+        for (session, silent) in expired {
+            let reason = format!(
+                "no keepalive for {} ms: its node is down or cut off",
+                silent.as_millis()
+            );
+            tracing::warn!(session, %reason, "ending a lock session");
+            let deadline = Instant::now() + RPC_TIMEOUT;
+            if let Err(e) = self
+                .propose(Command::CloseSession { session, reason }, deadline)
+                .await
+            {
+                tracing::warn!(session, error = %e, "could not end a lock session");
+            }
+        }
+        let membership = metrics.membership_config.membership().clone();
+        if let Some(change) = self.membership_change(&membership) {
+            tracing::info!(?change, "changing the consensus group's membership");
+            let result = match change {
+                Change::AddLearner(id, peer) => {
+                    self.raft.add_learner(id, peer, false).await.map(|_| ())
+                }
+                Change::Members(change) => {
+                    self.raft.change_membership(change, false).await.map(|_| ())
+                }
+            };
+            if let Err(e) = result {
+                tracing::info!(error = %e, "membership change not made");
+            }
+        }
+    }
+
+    /// Sessions silent for longer than the expiry; timers restart when this node's term begins.
+    fn expired_sessions(&self, term: u64) -> Vec<(u64, Duration)> {
+        let sessions = self.replica.read(CoordinationState::sessions);
+        let mut state = self.leader_state.lock();
+        let now = Instant::now();
+        if state.term != term {
+            state.term = term;
+            state.keepalives.clear();
+            state.down_since.clear();
+        }
+        state.keepalives.retain(|s, _| sessions.contains(s));
+        sessions
+            .into_iter()
+            .filter(|s| *s != self.session)
+            .filter_map(|s| {
+                let last = *state.keepalives.entry(s).or_insert(now);
+                let silent = now - last;
+                (silent > SESSION_EXPIRY).then_some((s, silent))
+            })
+            .collect()
+    }
+
+    fn membership_change(
+        &self,
+        membership: &openraft::Membership<NodeId, RaftPeer>,
+    ) -> Option<Change> {
+        let members = self.view.live_members();
+        let incarnations: HashMap<NodeId, u64> =
+            members.iter().map(|m| (m.raft_id, m.incarnation)).collect();
+        let live: HashMap<NodeId, RaftPeer> = members
+            .into_iter()
+            .map(|m| {
+                (
+                    m.raft_id,
+                    RaftPeer {
+                        name: m.name,
+                        addr: m.addr.to_string(),
+                    },
+                )
+            })
+            .collect();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let nodes: BTreeSet<NodeId> = membership.nodes().map(|(id, _)| *id).collect();
+        let learners: BTreeSet<NodeId> = nodes.difference(&voters).copied().collect();
+        let mut state = self.leader_state.lock();
+        let now = Instant::now();
+        state
+            .leaving
+            .retain(|id, left_as| match incarnations.get(id) {
+                Some(now_as) => now_as == left_as,
+                None => nodes.contains(id),
+            });
+        for id in &nodes {
+            if live.contains_key(id) && !state.leaving.contains_key(id) {
+                state.down_since.remove(id);
+            } else {
+                state.down_since.entry(*id).or_insert(now);
+            }
+        }
+        let dead = |id: &NodeId| {
+            state.leaving.contains_key(id)
+                || state
+                    .down_since
+                    .get(id)
+                    .is_some_and(|t| now - *t > REPLACE_AFTER)
+        };
+        if let Some((id, peer)) = live
+            .iter()
+            .find(|(id, _)| !nodes.contains(id) && !state.leaving.contains_key(id))
+        {
+            return Some(Change::AddLearner(*id, peer.clone()));
+        }
+        let ready: Vec<NodeId> = learners
+            .iter()
+            .copied()
+            .filter(|l| !dead(l) && live.contains_key(l))
+            .collect();
+        if let Some(gone) = voters.iter().copied().find(|v| dead(v)) {
+            let mut next: BTreeSet<NodeId> =
+                voters.iter().copied().filter(|v| *v != gone).collect();
+            if let Some(replacement) = ready.first() {
+                next.insert(*replacement);
+                return Some(Change::Members(ChangeMembers::ReplaceAllVoters(next)));
+            }
+            if state.leaving.contains_key(&gone) && !next.is_empty() {
+                return Some(Change::Members(ChangeMembers::ReplaceAllVoters(next)));
+            }
+        }
+        if voters.len() < self.voters {
+            if let Some(learner) = ready.first() {
+                return Some(Change::Members(ChangeMembers::AddVoterIds(BTreeSet::from(
+                    [*learner],
+                ))));
+            }
+        }
+        let dead_learners: BTreeSet<NodeId> =
+            learners.iter().copied().filter(|l| dead(l)).collect();
+        if !dead_learners.is_empty() {
+            return Some(Change::Members(ChangeMembers::RemoveNodes(dead_learners)));
+        }
+        None
+    }
+}
+
+#[derive(Debug)]
+enum Change {
+    AddLearner(NodeId, RaftPeer),
+    Members(ChangeMembers<NodeId, RaftPeer>),
+}

@@ -1,0 +1,146 @@
+//! Raft's RPCs over the project's transport: one encrypted channel per target, reused.
+
+use std::net::SocketAddr;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+
+use super::rpc::{ConsensusReply, ConsensusRequest};
+use super::types::{NodeId, RaftPeer, TypeConfig};
+use crate::crypto::ClusterKeys;
+use crate::transport::{Channel, Faults, StreamError};
+use crate::wire::{Body, Frame};
+
+#[derive(Clone)]
+pub struct Network {
+    pub keys: ClusterKeys,
+    pub faults: Faults,
+    pub group: u64,
+}
+
+pub struct Connection {
+    target: NodeId,
+    group: u64,
+    channel: Result<Channel, String>,
+}
+
+type RpcError<E = openraft::error::Infallible> = RPCError<NodeId, RaftPeer, RaftError<NodeId, E>>;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &RaftPeer) -> Connection {
+        let channel = node
+            .addr
+            .parse::<SocketAddr>()
+            .map(|addr| Channel::new(addr, self.keys.clone(), self.faults.clone()))
+            .map_err(|e| {
+                format!(
+                    "member {} has a bad address '{}': {e}",
+                    node.name, node.addr
+                )
+            });
+        Connection {
+            target,
+            group: self.group,
+            channel,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Problem(String);
+
+impl Connection {
+    async fn call<E>(
+        &mut self,
+        request: ConsensusRequest,
+        option: &RPCOption,
+    ) -> Result<ConsensusReply, RpcError<E>>
+    where
+        E: std::error::Error,
+    {
+        let channel = match &mut self.channel {
+            Ok(channel) => channel,
+            Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&Problem(e.clone())))),
+        };
+        let frame = Frame::new(Body::Consensus {
+            group: self.group,
+            request: Box::new(request),
+        });
+        match channel.call(&frame, option.hard_ttl()).await {
+            Ok(Frame {
+                body: Body::ConsensusReply(reply),
+                ..
+            }) => match *reply {
+                ConsensusReply::WrongGroup { theirs } => {
+                    Err(RPCError::Unreachable(Unreachable::new(&Problem(format!(
+                        "node {} belongs to consensus group {theirs}, not {}",
+                        self.target, self.group
+                    )))))
+                }
+                reply => Ok(reply),
+            },
+            Ok(other) => Err(RPCError::Network(NetworkError::new(&Problem(format!(
+                "unexpected answer {other:?}"
+            ))))),
+            Err(e @ StreamError::Connect(_)) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+        }
+    }
+
+    fn remote<T, E>(&self, result: Result<T, RaftError<NodeId, E>>) -> Result<T, RpcError<E>>
+    where
+        E: std::error::Error,
+    {
+        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+fn mismatch<E: std::error::Error>(reply: ConsensusReply) -> RpcError<E> {
+    RPCError::Network(NetworkError::new(&Problem(format!(
+        "answer of the wrong kind: {reply:?}"
+    ))))
+}
+
+impl RaftNetwork<TypeConfig> for Connection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RpcError> {
+        match self.call(ConsensusRequest::Append(rpc), &option).await? {
+            ConsensusReply::Append(r) => self.remote(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RpcError<InstallSnapshotError>> {
+        match self.call(ConsensusRequest::Snapshot(rpc), &option).await? {
+            ConsensusReply::Snapshot(r) => self.remote(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RpcError> {
+        match self.call(ConsensusRequest::Vote(rpc), &option).await? {
+            ConsensusReply::Vote(r) => self.remote(r),
+            other => Err(mismatch(other)),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What travels between members of the consensus group, inside `wire::Body::Consensus`.
+
+use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use super::types::{NodeId, TypeConfig};
+use crate::coordination::{Command, Outcome};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ConsensusRequest {
+    Append(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    Snapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A command for the leader to propose.
+    Propose(Command),
+    /// "This node's session is alive": renews its lease if the receiver is a confirmed leader.
+    KeepAlive {
+        session: u64,
+    },
+    /// A linearizable read of whether a lock is held.
+    IsLocked {
+        lock: String,
+    },
+    /// The sender leaves the group now (a graceful close); `incarnation` is its membership one.
+    Leave {
+        id: NodeId,
+        incarnation: u64,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ConsensusReply {
+    Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
+    Proposed(Result<Outcome, LeaderError>),
+    KeepAlive(bool),
+    IsLocked(Result<bool, LeaderError>),
+    Left(Result<(), LeaderError>),
+    /// The receiver belongs to another consensus group (a cluster formed apart).
+    WrongGroup {
+        theirs: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum LeaderError {
+    #[error("this node is not the leader")]
+    NotLeader,
+    #[error("{0}")]
+    Failed(String),
+}

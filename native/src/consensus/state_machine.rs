@@ -1,0 +1,220 @@
+//! The Raft state machine: applies committed commands to the coordination state, wakes the local
+//! threads whose requests were granted, and snapshots the state to keep the log short.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError};
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+
+use super::journal;
+use super::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+use crate::coordination::{Command, CoordinationState, Outcome, Waiters};
+
+const SNAPSHOT_FILE: &str = "raft-snapshot.bin";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Applied {
+    pub last_applied: Option<LogId>,
+    pub membership: StoredMembership,
+    pub state: CoordinationState,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+/// What the node reads directly (no network): the applied state of this replica.
+pub struct Replica {
+    applied: RwLock<Applied>,
+    snapshot: Mutex<Option<StoredSnapshot>>,
+    snapshot_seq: AtomicU64,
+    dir: Option<PathBuf>,
+    local_session: u64,
+    waiters: Arc<Waiters>,
+}
+
+impl Replica {
+    pub fn open(
+        dir: Option<&Path>,
+        local_session: u64,
+        waiters: Arc<Waiters>,
+    ) -> std::io::Result<Arc<Replica>> {
+        let stored: Option<StoredSnapshot> = match dir {
+            Some(d) => journal::read_value(&d.join(SNAPSHOT_FILE))?,
+            None => None,
+        };
+        let applied = match &stored {
+            Some(s) => Applied {
+                last_applied: s.meta.last_log_id,
+                membership: s.meta.last_membership.clone(),
+                state: decode_state(&s.data).map_err(std::io::Error::other)?,
+            },
+            None => Applied::default(),
+        };
+        Ok(Arc::new(Replica {
+            applied: RwLock::new(applied),
+            snapshot: Mutex::new(stored),
+            snapshot_seq: AtomicU64::new(0),
+            dir: dir.map(Path::to_path_buf),
+            local_session,
+            waiters,
+        }))
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&CoordinationState) -> T) -> T {
+        f(&self.applied.read().state)
+    }
+
+    fn save(&self, snapshot: &StoredSnapshot) -> Result<(), StorageError> {
+        if let Some(dir) = &self.dir {
+            journal::write_value(&dir.join(SNAPSHOT_FILE), snapshot).map_err(|e| {
+                StorageError::from(StorageIOError::write_snapshot(
+                    Some(snapshot.meta.signature()),
+                    &e,
+                ))
+            })?;
+        }
+        *self.snapshot.lock() = Some(snapshot.clone());
+        Ok(())
+    }
+
+    fn apply_command(&self, state: &mut CoordinationState, command: &Command) -> Outcome {
+        let (outcome, grants) = state.apply(command);
+        for grant in grants
+            .iter()
+            .filter(|g| g.owner.session == self.local_session)
+        {
+            self.waiters.grant(grant.request, grant.fence);
+        }
+        if let Command::CloseSession { session, reason } = command {
+            if *session == self.local_session {
+                self.waiters
+                    .fail_all(&format!("this node's lock session ended: {reason}"));
+            }
+        }
+        outcome
+    }
+}
+
+fn state_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<{ 256 * 1024 * 1024 }>,
+> {
+    bincode::config::standard().with_limit::<{ 256 * 1024 * 1024 }>()
+}
+
+fn decode_state(data: &[u8]) -> Result<CoordinationState, String> {
+    bincode::serde::decode_from_slice(data, state_config())
+        .map(|(s, _)| s)
+        .map_err(|e| format!("snapshot does not decode: {e}"))
+}
+
+/// openraft's handle on the replica.
+#[derive(Clone)]
+pub struct StateMachine(pub Arc<Replica>);
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let (meta, data) = {
+            let applied = self.0.applied.read();
+            let data =
+                bincode::serde::encode_to_vec(&applied.state, state_config()).map_err(|e| {
+                    StorageIOError::read_state_machine(&std::io::Error::other(e.to_string()))
+                })?;
+            let seq = self.0.snapshot_seq.fetch_add(1, Ordering::Relaxed);
+            let id = match applied.last_applied {
+                Some(l) => format!("{}-{}-{seq}", l.leader_id, l.index),
+                None => format!("none-{seq}"),
+            };
+            let meta = SnapshotMeta {
+                last_log_id: applied.last_applied,
+                last_membership: applied.membership.clone(),
+                snapshot_id: id,
+            };
+            (meta, data)
+        };
+        self.0.save(&StoredSnapshot {
+            meta: meta.clone(),
+            data: data.clone(),
+        })?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let applied = self.0.applied.read();
+        Ok((applied.last_applied, applied.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Outcome>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+    {
+        let mut applied = self.0.applied.write();
+        let mut outcomes = Vec::new();
+        for entry in entries {
+            applied.last_applied = Some(entry.log_id);
+            outcomes.push(match entry.payload {
+                EntryPayload::Blank => Outcome::Done,
+                EntryPayload::Normal(command) => self.0.apply_command(&mut applied.state, &command),
+                EntryPayload::Membership(m) => {
+                    applied.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Outcome::Done
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let state = decode_state(&data).map_err(|e| {
+            StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(e))
+        })?;
+        {
+            let mut applied = self.0.applied.write();
+            *applied = Applied {
+                last_applied: meta.last_log_id,
+                membership: meta.last_membership.clone(),
+                state,
+            };
+        }
+        self.0.save(&StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        })
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        Ok(self.0.snapshot.lock().as_ref().map(|s| Snapshot {
+            meta: s.meta.clone(),
+            snapshot: Box::new(Cursor::new(s.data.clone())),
+        }))
+    }
+}

@@ -1,0 +1,194 @@
+//! Cluster-wide locks as a node offers them to the Java side. Owner = (this node's session, a
+//! thread id). Reentrancy is the caller's: each thread asks here only for its first hold.
+//! Every call first checks this node's lease: a node cut off from the majority must not act
+//! as a holder, since its locks will pass on once its session expires.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Node;
+use crate::consensus::timing::PROPOSE_TIMEOUT;
+use crate::coordination::{Command, Outcome, Owner, WaitResult};
+use crate::error::{ClusterError, Result};
+
+impl Node {
+    fn owner(&self, thread: u64) -> Owner {
+        Owner {
+            session: self.consensus.session(),
+            thread,
+        }
+    }
+
+    fn ensure_lease(&self) -> Result<()> {
+        self.ensure_open()?;
+        if self.consensus.lease_valid() {
+            Ok(())
+        } else {
+            Err(ClusterError::LostMajority(format!(
+                "node '{}' has lost contact with the majority of the cluster; lock calls fail until it is back",
+                self.name
+            )))
+        }
+    }
+
+    fn propose(&self, command: Command) -> Result<Outcome> {
+        let consensus = &self.consensus;
+        self.run(async move {
+            consensus
+                .propose(command, Instant::now() + PROPOSE_TIMEOUT)
+                .await
+        })
+    }
+
+    fn session_ended(&self) -> ClusterError {
+        ClusterError::LostMajority(format!(
+            "node '{}' no longer has a lock session: the cluster ended it after losing contact",
+            self.name
+        ))
+    }
+
+    /// One attempt, without queueing: the fence, or `None` when someone else holds the lock.
+    pub fn lock_try(&self, lock: &str, thread: u64) -> Result<Option<u64>> {
+        self.ensure_lease()?;
+        let command = Command::Acquire {
+            lock: lock.to_string(),
+            owner: self.owner(thread),
+            request: rand::random(),
+            queue: false,
+        };
+        match self.propose(command)? {
+            Outcome::Granted { fence } => Ok(Some(fence)),
+            Outcome::Busy => Ok(None),
+            Outcome::NoSession => Err(self.session_ended()),
+            other => Err(ClusterError::Protocol(format!(
+                "unexpected outcome {other:?}"
+            ))),
+        }
+    }
+
+    /// Joins the lock's queue under `request` (on the first call for it) and waits up to `wait`
+    /// for the grant: the fence, or `None` if `wait` passed first (the request stays queued).
+    pub fn lock_acquire(
+        &self,
+        lock: &str,
+        thread: u64,
+        request: u64,
+        wait: Duration,
+    ) -> Result<Option<u64>> {
+        self.ensure_lease()?;
+        let waiters = &self.consensus.waiters;
+        if !waiters.is_registered(request) {
+            waiters.register(request);
+            let command = Command::Acquire {
+                lock: lock.to_string(),
+                owner: self.owner(thread),
+                request,
+                queue: true,
+            };
+            match self.propose(command) {
+                Ok(Outcome::Granted { fence }) => {
+                    waiters.forget(request);
+                    return Ok(Some(fence));
+                }
+                Ok(Outcome::Queued) => {}
+                Ok(Outcome::NoSession) => {
+                    waiters.forget(request);
+                    return Err(self.session_ended());
+                }
+                Ok(other) => {
+                    waiters.forget(request);
+                    return Err(ClusterError::Protocol(format!(
+                        "unexpected outcome {other:?}"
+                    )));
+                }
+                Err(e) => {
+                    // The request may have been queued anyway; withdraw it before giving up.
+                    waiters.forget(request);
+                    let _ = self.lock_cancel(lock, thread, request);
+                    return Err(e);
+                }
+            }
+        }
+        match waiters.wait(request, wait) {
+            WaitResult::Granted(fence) => Ok(Some(fence)),
+            WaitResult::Pending => Ok(None),
+            WaitResult::Failed(reason) => Err(ClusterError::LostMajority(reason)),
+        }
+    }
+
+    /// Withdraws a request; if it was granted meanwhile, that grant is released.
+    pub fn lock_cancel(&self, lock: &str, thread: u64, request: u64) -> Result<()> {
+        self.consensus.waiters.forget(request);
+        let command = Command::Cancel {
+            lock: lock.to_string(),
+            owner: self.owner(thread),
+            request,
+        };
+        self.propose(command).map(|_| ())
+    }
+
+    /// Releases a hold. `Ok(false)`: the cluster no longer records this holder with this fence.
+    pub fn lock_release(&self, lock: &str, thread: u64, fence: u64) -> Result<bool> {
+        self.ensure_open()?;
+        if !self.consensus.lease_valid() {
+            return Ok(false);
+        }
+        let command = Command::Release {
+            lock: lock.to_string(),
+            owner: self.owner(thread),
+            fence,
+        };
+        match self.propose(command.clone()) {
+            Ok(outcome) => Ok(outcome == Outcome::Done),
+            // The first answer was lost: a retry that finds the lock no longer ours means the
+            // first attempt released it.
+            Err(ClusterError::Unavailable(_)) => Ok(matches!(
+                self.propose(command)?,
+                Outcome::Done | Outcome::NotOwner
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Local, no network: whether this replica records the hold and this node's lease is valid.
+    pub fn lock_held(&self, lock: &str, thread: u64, fence: u64) -> bool {
+        let owner = self.owner(thread);
+        self.consensus.lease_valid() && self.consensus.read(|s| s.holds(lock, owner, fence))
+    }
+
+    /// Linearizable: whether anyone in the cluster holds the lock.
+    pub fn lock_is_locked(&self, lock: &str) -> Result<bool> {
+        self.ensure_lease()?;
+        let consensus = &self.consensus;
+        self.run(async move { consensus.is_locked(lock).await })
+    }
+
+    /// ShedLock: takes `name` until `until_ms` if it is free at `now_ms`.
+    pub fn shed_lock(&self, name: &str, now_ms: u64, until_ms: u64) -> Result<bool> {
+        self.ensure_lease()?;
+        let command = Command::ShedLock {
+            name: name.to_string(),
+            session: self.consensus.session(),
+            now_ms,
+            until_ms,
+        };
+        match self.propose(command)? {
+            Outcome::ShedLocked(taken) => Ok(taken),
+            Outcome::NoSession => Err(self.session_ended()),
+            other => Err(ClusterError::Protocol(format!(
+                "unexpected outcome {other:?}"
+            ))),
+        }
+    }
+
+    pub fn shed_unlock(&self, name: &str, at_ms: u64) -> Result<()> {
+        self.ensure_open()?;
+        let command = Command::ShedUnlock {
+            name: name.to_string(),
+            session: self.consensus.session(),
+            at_ms,
+        };
+        self.propose(command).map(|_| ())
+    }
+}
