@@ -130,6 +130,22 @@ fn a_crashed_holders_lock_passes_on_within_the_bound() {
 }
 
 #[test]
+fn a_crashed_leaders_own_lock_passes_on_after_failover_and_expiry() {
+    let nodes = start_cluster(loopback(32), 3, 3);
+    let refs: Vec<&Node> = nodes.iter().collect();
+    let leader = leader_index(&refs).expect("a leader");
+    let waiter = (leader + 1) % 3;
+    let fence = nodes[leader].lock_try("l", 1).unwrap().expect("free lock");
+    let crashed = Instant::now();
+    nodes[leader].halt();
+    let next = acquire(&nodes[waiter], "l", 2, Duration::from_secs(10));
+    let took = crashed.elapsed();
+    println!("the crashed leader's lock passed on after {took:?}");
+    assert!(next > fence);
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
 fn a_cut_off_holder_stops_holding_before_its_lock_passes_on() {
     let nodes = start_cluster(loopback(23), 3, 3);
     let refs: Vec<&Node> = nodes.iter().collect();
@@ -172,6 +188,15 @@ fn a_cut_off_holder_stops_holding_before_its_lock_passes_on() {
         !nodes[holder].lock_release("l", 1, fence).unwrap(),
         "a stale holder's release must fail"
     );
+    for n in &nodes {
+        n.faults().heal();
+    }
+    // Back in contact, the node gets a new session and takes locks again; the old hold stays lost.
+    let back = wait_for("a fresh session", Duration::from_secs(15), || {
+        matches!(nodes[holder].lock_try("other", 1), Ok(Some(_)))
+    });
+    println!("after healing, the cut-off node took a lock again within {back:?}");
+    assert!(!nodes[holder].lock_held("l", 1, fence));
 }
 
 #[test]

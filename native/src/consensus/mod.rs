@@ -16,7 +16,7 @@ pub mod timing;
 mod types;
 
 pub use durable::DurableIdentity;
-pub use rpc::{ConsensusReply, ConsensusRequest, LeaderError};
+pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError};
 pub use types::{NodeId, RaftPeer};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -35,7 +35,7 @@ use self::network::Network;
 use self::state_machine::{Replica, StateMachine};
 use self::timing::*;
 use self::types::Raft;
-use crate::coordination::{Command, CoordinationState, Outcome, Waiters};
+use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::membership::View;
@@ -57,7 +57,9 @@ pub struct Consensus {
     id: NodeId,
     group: NodeId,
     voters: usize,
-    session: u64,
+    node_name: String,
+    /// Set once this node's first session is open; cleared when it leaves.
+    in_service: std::sync::atomic::AtomicBool,
     raft: Raft,
     replica: Arc<Replica>,
     pub waiters: Arc<Waiters>,
@@ -143,7 +145,8 @@ impl Consensus {
             id: config.id,
             group: config.group,
             voters: config.voters,
-            session: config.session,
+            node_name: config.node_name.clone(),
+            in_service: std::sync::atomic::AtomicBool::new(false),
             raft,
             replica,
             waiters,
@@ -166,21 +169,22 @@ impl Consensus {
     }
 
     pub fn session(&self) -> u64 {
-        self.session
+        self.replica.session()
     }
 
     /// Opens this node's lock session and waits until this replica has applied it, which also
     /// means the node receives the log.
-    pub async fn open_session(self: &Arc<Self>, node: String, deadline: Instant) -> Result<()> {
+    pub async fn open_session(self: &Arc<Self>, deadline: Instant) -> Result<()> {
+        let session = self.session();
         self.propose(
             Command::OpenSession {
-                session: self.session,
-                node,
+                session,
+                node: self.node_name.clone(),
             },
             deadline,
         )
         .await?;
-        while !self.replica.read(|s| s.has_session(self.session)) {
+        while !self.replica.read(|s| s.has_session(session)) {
             if Instant::now() >= deadline {
                 return Err(ClusterError::JoinTimeout(
                     "joined the membership, but the consensus group did not take this node in before cluster.join.timeout.ms".into(),
@@ -199,7 +203,35 @@ impl Consensus {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.in_service
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// After the cluster ended this node's session (it was cut off or frozen past the expiry),
+    /// a node that is back in contact opens a new one: its old holds are gone, new calls work.
+    async fn replace_ended_session(&self) {
+        let session = self.session();
+        if !self.in_service.load(std::sync::atomic::Ordering::Acquire)
+            || self.replica.read(|s| s.has_session(session))
+        {
+            return;
+        }
+        let fresh = rand::random();
+        tracing::warn!(
+            old = session,
+            new = fresh,
+            "the cluster ended this node's lock session while it was out of contact; its locks are lost, opening a new session"
+        );
+        self.replica.set_session(fresh);
+        let open = Command::OpenSession {
+            session: fresh,
+            node: self.node_name.clone(),
+        };
+        if let Err(e) = self.propose(open, Instant::now() + PROPOSE_TIMEOUT).await {
+            tracing::warn!(error = %e, "could not open a new lock session yet");
+            self.replica.set_session(session);
+        }
     }
 
     fn has_settled_role(&self) -> bool {
@@ -219,10 +251,20 @@ impl Consensus {
         self.replica.read(f)
     }
 
+    /// The index of the last log entry this replica has applied.
+    pub fn applied_index(&self) -> u64 {
+        self.replica.applied_index()
+    }
+
     pub fn lease_valid(&self) -> bool {
-        self.lease
-            .lock()
-            .is_some_and(|until| Instant::now() < until)
+        self.lease_lapsed_for().is_none()
+    }
+
+    /// How long ago this node's lease ran out; `None` while it is valid.
+    pub fn lease_lapsed_for(&self) -> Option<Duration> {
+        let until = (*self.lease.lock())?;
+        let now = Instant::now();
+        (now >= until).then(|| now - until)
     }
 
     /// The leader's name, the term, and this node's role, as `status()` reports them.
@@ -309,8 +351,9 @@ impl Consensus {
         }
     }
 
-    /// Proposes a command through the leader, wherever it is, and returns its outcome.
-    pub async fn propose(&self, command: Command, deadline: Instant) -> Result<Outcome> {
+    /// Proposes a command through the leader, wherever it is, and returns its outcome with
+    /// the index of the log entry that decided it.
+    pub async fn propose(&self, command: Command, deadline: Instant) -> Result<Decided> {
         let mut hint: Option<SocketAddr> = None;
         loop {
             if Instant::now() >= deadline {
@@ -320,19 +363,10 @@ impl Consensus {
                 ));
             }
             if self.is_leader() {
-                match tokio::time::timeout_at(deadline, self.raft.client_write(command.clone()))
-                    .await
-                {
-                    Ok(Ok(response)) => return Ok(response.data),
-                    Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                        hint = f.leader_node.and_then(|n| n.addr.parse().ok());
-                    }
-                    Ok(Err(e)) => {
-                        return Err(ClusterError::Unavailable(format!(
-                            "the cluster refused: {e}"
-                        )))
-                    }
-                    Err(_) => continue,
+                match self.propose_as_leader(command.clone()).await {
+                    Ok(decided) => return Ok(decided),
+                    Err(LeaderError::Failed(e)) => return Err(ClusterError::Unavailable(e)),
+                    Err(LeaderError::NotLeader) => {}
                 }
             }
             let Some(addr) = hint
@@ -347,7 +381,7 @@ impl Consensus {
                 .call(addr, ConsensusRequest::Propose(command.clone()))
                 .await
             {
-                Some(ConsensusReply::Proposed(Ok(outcome))) => return Ok(outcome),
+                Some(ConsensusReply::Proposed(Ok(decided))) => return Ok(decided),
                 Some(ConsensusReply::Proposed(Err(LeaderError::Failed(e)))) => {
                     return Err(ClusterError::Unavailable(e))
                 }
@@ -434,12 +468,15 @@ impl Consensus {
     async fn propose_as_leader(
         &self,
         command: Command,
-    ) -> std::result::Result<Outcome, LeaderError> {
+    ) -> std::result::Result<Decided, LeaderError> {
         if !self.is_leader() {
             return Err(LeaderError::NotLeader);
         }
         match tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(command)).await {
-            Ok(Ok(response)) => Ok(response.data),
+            Ok(Ok(response)) => Ok(Decided {
+                outcome: response.data,
+                index: response.log_id.index,
+            }),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
                 Err(LeaderError::NotLeader)
             }
@@ -487,23 +524,20 @@ impl Consensus {
         loop {
             tick.tick().await;
             let sent = Instant::now();
+            let session = self.session();
             let renewed = if self.is_leader() {
-                self.renew(self.session)
+                self.renew(session)
             } else if let Some(addr) = self.leader_addr() {
                 matches!(
-                    self.call(
-                        addr,
-                        ConsensusRequest::KeepAlive {
-                            session: self.session
-                        }
-                    )
-                    .await,
+                    self.call(addr, ConsensusRequest::KeepAlive { session })
+                        .await,
                     Some(ConsensusReply::KeepAlive(true))
                 )
             } else {
                 false
             };
             if renewed {
+                self.replace_ended_session().await;
                 let mut lease = self.lease.lock();
                 if lease.is_none_or(|until| until < sent + LEASE) {
                     *lease = Some(sent + LEASE);
@@ -517,8 +551,10 @@ impl Consensus {
     pub async fn leave(&self) {
         let deadline = Instant::now() + Duration::from_secs(2);
         let incarnation = self.view.snapshot().local.incarnation;
+        self.in_service
+            .store(false, std::sync::atomic::Ordering::Release);
         let close = Command::CloseSession {
-            session: self.session,
+            session: self.session(),
             reason: "its node closed".into(),
         };
         if let Err(e) = self.propose(close, deadline).await {
@@ -647,7 +683,7 @@ impl Consensus {
         state.keepalives.retain(|s, _| sessions.contains(s));
         sessions
             .into_iter()
-            .filter(|s| *s != self.session)
+            .filter(|s| *s != self.session())
             .filter_map(|s| {
                 let last = *state.keepalives.entry(s).or_insert(now);
                 let silent = now - last;

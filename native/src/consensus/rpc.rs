@@ -37,7 +37,7 @@ pub enum ConsensusReply {
     Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
-    Proposed(Result<Outcome, LeaderError>),
+    Proposed(Result<Decided, LeaderError>),
     KeepAlive(bool),
     IsLocked(Result<bool, LeaderError>),
     Left(Result<(), LeaderError>),
@@ -45,6 +45,13 @@ pub enum ConsensusReply {
     WrongGroup {
         theirs: u64,
     },
+}
+
+/// A command's outcome and the index of the log entry that decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {
+    pub outcome: Outcome,
+    pub index: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -36,7 +36,8 @@ pub struct Replica {
     snapshot: Mutex<Option<StoredSnapshot>>,
     snapshot_seq: AtomicU64,
     dir: Option<PathBuf>,
-    local_session: u64,
+    /// This node's current lock session; replaced when the cluster ends the old one.
+    local_session: AtomicU64,
     waiters: Arc<Waiters>,
 }
 
@@ -63,9 +64,21 @@ impl Replica {
             snapshot: Mutex::new(stored),
             snapshot_seq: AtomicU64::new(0),
             dir: dir.map(Path::to_path_buf),
-            local_session,
+            local_session: AtomicU64::new(local_session),
             waiters,
         }))
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.applied.read().last_applied.map_or(0, |l| l.index)
+    }
+
+    pub fn session(&self) -> u64 {
+        self.local_session.load(Ordering::Acquire)
+    }
+
+    pub fn set_session(&self, session: u64) {
+        self.local_session.store(session, Ordering::Release);
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&CoordinationState) -> T) -> T {
@@ -87,14 +100,12 @@ impl Replica {
 
     fn apply_command(&self, state: &mut CoordinationState, command: &Command) -> Outcome {
         let (outcome, grants) = state.apply(command);
-        for grant in grants
-            .iter()
-            .filter(|g| g.owner.session == self.local_session)
-        {
+        let local = self.session();
+        for grant in grants.iter().filter(|g| g.owner.session == local) {
             self.waiters.grant(grant.request, grant.fence);
         }
         if let Command::CloseSession { session, reason } = command {
-            if *session == self.local_session {
+            if *session == local {
                 self.waiters
                     .fail_all(&format!("this node's lock session ended: {reason}"));
             }

@@ -23,6 +23,10 @@ pub const CONFIRMED_WITHIN: Duration = Duration::from_millis(300);
 pub const MARGIN: Duration = Duration::from_millis(200);
 pub const SESSION_EXPIRY: Duration = Duration::from_millis(1800 + 300 + 200);
 
+/// A waiting lock call rides out a lapsed lease this long (a leader failover on a loaded
+/// machine) before it fails.
+pub const RIDE_OUT: Duration = Duration::from_secs(3);
+
 /// How long a member must stay down before the leader gives its vote to another node.
 pub const REPLACE_AFTER: Duration = Duration::from_secs(3);
 pub const RECONCILE_EVERY: Duration = Duration::from_millis(200);

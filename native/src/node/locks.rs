@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Node;
-use crate::consensus::timing::PROPOSE_TIMEOUT;
+use crate::consensus::timing::{PROPOSE_TIMEOUT, RIDE_OUT};
+use crate::consensus::Decided;
 use crate::coordination::{Command, Outcome, Owner, WaitResult};
 use crate::error::{ClusterError, Result};
 
@@ -20,25 +21,57 @@ impl Node {
         }
     }
 
+    fn lost_majority(&self) -> ClusterError {
+        ClusterError::LostMajority(format!(
+            "node '{}' has lost contact with the majority of the cluster; lock calls fail until it is back",
+            self.name
+        ))
+    }
+
     fn ensure_lease(&self) -> Result<()> {
         self.ensure_open()?;
         if self.consensus.lease_valid() {
             Ok(())
         } else {
-            Err(ClusterError::LostMajority(format!(
-                "node '{}' has lost contact with the majority of the cluster; lock calls fail until it is back",
-                self.name
-            )))
+            Err(self.lost_majority())
+        }
+    }
+
+    /// For a call that waits anyway: a lease lapsed for less than `RIDE_OUT` (a leader
+    /// failover) is waited out, within `wait`. Returns whether the lease is valid.
+    fn await_lease(&self, wait: Duration) -> Result<bool> {
+        self.ensure_open()?;
+        let until = std::time::Instant::now() + wait;
+        loop {
+            match self.consensus.lease_lapsed_for() {
+                None => return Ok(true),
+                Some(lapsed) if lapsed > RIDE_OUT => return Err(self.lost_majority()),
+                Some(_) if std::time::Instant::now() >= until => return Ok(false),
+                Some(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
         }
     }
 
     fn propose(&self, command: Command) -> Result<Outcome> {
+        self.decide(command).map(|d| d.outcome)
+    }
+
+    fn decide(&self, command: Command) -> Result<Decided> {
         let consensus = &self.consensus;
         self.run(async move {
             consensus
                 .propose(command, Instant::now() + PROPOSE_TIMEOUT)
                 .await
         })
+    }
+
+    /// A grant answered by the leader before this replica applied it: remembered until the
+    /// replica catches up, so that the holder sees its own hold at once.
+    fn granted(&self, lock: &str, thread: u64, fence: u64, index: u64) -> u64 {
+        self.recent_grants
+            .lock()
+            .insert((lock.to_string(), thread), (fence, index));
+        fence
     }
 
     fn session_ended(&self) -> ClusterError {
@@ -57,8 +90,11 @@ impl Node {
             request: rand::random(),
             queue: false,
         };
-        match self.propose(command)? {
-            Outcome::Granted { fence } => Ok(Some(fence)),
+        let decided = self.decide(command)?;
+        match decided.outcome {
+            Outcome::Granted { fence } => {
+                Ok(Some(self.granted(lock, thread, fence, decided.index)))
+            }
             Outcome::Busy => Ok(None),
             Outcome::NoSession => Err(self.session_ended()),
             other => Err(ClusterError::Protocol(format!(
@@ -76,7 +112,9 @@ impl Node {
         request: u64,
         wait: Duration,
     ) -> Result<Option<u64>> {
-        self.ensure_lease()?;
+        if !self.await_lease(wait)? {
+            return Ok(None);
+        }
         let waiters = &self.consensus.waiters;
         if !waiters.is_registered(request) {
             waiters.register(request);
@@ -86,17 +124,17 @@ impl Node {
                 request,
                 queue: true,
             };
-            match self.propose(command) {
-                Ok(Outcome::Granted { fence }) => {
+            match self.decide(command).map(|d| (d.outcome, d.index)) {
+                Ok((Outcome::Granted { fence }, index)) => {
                     waiters.forget(request);
-                    return Ok(Some(fence));
+                    return Ok(Some(self.granted(lock, thread, fence, index)));
                 }
-                Ok(Outcome::Queued) => {}
-                Ok(Outcome::NoSession) => {
+                Ok((Outcome::Queued, _)) => {}
+                Ok((Outcome::NoSession, _)) => {
                     waiters.forget(request);
                     return Err(self.session_ended());
                 }
-                Ok(other) => {
+                Ok((other, _)) => {
                     waiters.forget(request);
                     return Err(ClusterError::Protocol(format!(
                         "unexpected outcome {other:?}"
@@ -131,6 +169,9 @@ impl Node {
     /// Releases a hold. `Ok(false)`: the cluster no longer records this holder with this fence.
     pub fn lock_release(&self, lock: &str, thread: u64, fence: u64) -> Result<bool> {
         self.ensure_open()?;
+        self.recent_grants
+            .lock()
+            .remove(&(lock.to_string(), thread));
         if !self.consensus.lease_valid() {
             return Ok(false);
         }
@@ -151,10 +192,23 @@ impl Node {
         }
     }
 
-    /// Local, no network: whether this replica records the hold and this node's lease is valid.
+    /// Local, no network: whether this node's lease is valid and the hold is known here (in
+    /// the replica, or granted and not yet applied to it).
     pub fn lock_held(&self, lock: &str, thread: u64, fence: u64) -> bool {
+        if !self.consensus.lease_valid() {
+            return false;
+        }
+        let key = (lock.to_string(), thread);
+        let mut recent = self.recent_grants.lock();
+        if let Some((granted, index)) = recent.get(&key).copied() {
+            if self.consensus.applied_index() < index {
+                return granted == fence;
+            }
+            recent.remove(&key);
+        }
+        drop(recent);
         let owner = self.owner(thread);
-        self.consensus.lease_valid() && self.consensus.read(|s| s.holds(lock, owner, fence))
+        self.consensus.read(|s| s.holds(lock, owner, fence))
     }
 
     /// Linearizable: whether anyone in the cluster holds the lock.

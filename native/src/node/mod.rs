@@ -5,13 +5,14 @@ mod dispatch;
 mod join;
 mod locks;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use once_cell::sync::OnceCell;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::runtime::Runtime;
 
 use crate::config::NodeConfig;
@@ -40,6 +41,9 @@ pub struct Node {
     consensus: Arc<Consensus>,
     /// Held shared by every call that runs on the runtime, exclusively by `close`.
     runtime: RwLock<Option<Runtime>>,
+    /// Lock grants this node received before its replica applied them: (lock, thread) to
+    /// (fence, log index).
+    recent_grants: Mutex<HashMap<(String, u64), (u64, u64)>>,
 }
 
 /// The node's place in the cluster, as `Cluster.status()` reports it.
@@ -70,6 +74,7 @@ impl Node {
                 shared,
                 consensus,
                 runtime: RwLock::new(Some(runtime)),
+                recent_grants: Mutex::new(HashMap::new()),
             }),
             Err(e) => {
                 runtime.shutdown_timeout(Duration::from_secs(1));
@@ -166,7 +171,7 @@ impl Node {
         // Set once, before anyone can see this node as a member.
         let _ = shared.consensus.set(Arc::clone(&consensus));
         consensus.spawn_background();
-        consensus.open_session(name.clone(), deadline).await?;
+        consensus.open_session(deadline).await?;
         shared.is_member.store(true, Ordering::Release);
         if !shared.config.seeds.is_empty() {
             tokio::spawn(join::watch_seeds(Arc::clone(&shared)));
