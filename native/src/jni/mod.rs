@@ -5,11 +5,12 @@
 
 mod errors;
 mod handles;
+mod locks;
 
 use std::time::Duration;
 
 use jni::objects::{JClass, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong};
+use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use self::errors::{Failure, ThrowJava};
@@ -28,6 +29,22 @@ fn optional(env: &Env<'_>, s: &JString<'_>) -> Outcome<Option<String>> {
 
 fn required(env: &Env<'_>, s: &JString<'_>, what: &str) -> Outcome<String> {
     optional(env, s)?.ok_or_else(|| Failure::IllegalState(format!("{what} must not be null")))
+}
+
+/// Runs `f` on the node behind `handle` with the Java string `name` (a lock or topic name),
+/// resolving every failure into a Java exception.
+fn on_named<'local, T: Default>(
+    mut env: EnvUnowned<'local>,
+    handle: jlong,
+    name: &JString<'local>,
+    f: impl FnOnce(&Node, String) -> Outcome<T>,
+) -> T {
+    env.with_env(|env| -> Outcome<T> {
+        let name = required(env, name, "name")?;
+        let node = handles::node(handle)?;
+        f(&node, name)
+    })
+    .resolve::<ThrowJava>()
 }
 
 fn string_array<'local>(
@@ -213,155 +230,6 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_logPoll<'
             .flat_map(|r| [r.level.to_string(), r.target, r.message])
             .collect();
         string_array(env, &flat)
-    })
-    .resolve::<ThrowJava>()
-}
-
-fn thread_id(thread: jlong) -> u64 {
-    thread as u64
-}
-
-fn millis(ms: jlong) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
-
-fn epoch_ms(ms: jlong) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockTry<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    thread: jlong,
-) -> jlong {
-    env.with_env(|env| -> Outcome<jlong> {
-        let lock = required(env, &name, "name")?;
-        let fence = handles::node(handle)?.lock_try(&lock, thread_id(thread))?;
-        Ok(fence.unwrap_or(0) as jlong)
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockAcquire<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    thread: jlong,
-    request: jlong,
-    wait_ms: jlong,
-) -> jlong {
-    env.with_env(|env| -> Outcome<jlong> {
-        let lock = required(env, &name, "name")?;
-        let node = handles::node(handle)?;
-        let fence = node.lock_acquire(&lock, thread_id(thread), request as u64, millis(wait_ms))?;
-        Ok(fence.unwrap_or(0) as jlong)
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockCancel<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    thread: jlong,
-    request: jlong,
-) {
-    env.with_env(|env| -> Outcome<()> {
-        let lock = required(env, &name, "name")?;
-        Ok(handles::node(handle)?.lock_cancel(&lock, thread_id(thread), request as u64)?)
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockRelease<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    thread: jlong,
-    fence: jlong,
-) {
-    env.with_env(|env| -> Outcome<()> {
-        let lock = required(env, &name, "name")?;
-        let node = handles::node(handle)?;
-        if node.lock_release(&lock, thread_id(thread), fence as u64)? {
-            Ok(())
-        } else {
-            Err(Failure::IllegalMonitorState(format!(
-                "lock '{lock}' is no longer held under fence {fence}: node '{}' lost it (its session ended or it lost contact with the majority)",
-                node.name()
-            )))
-        }
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockHeld<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    thread: jlong,
-    fence: jlong,
-) -> jboolean {
-    env.with_env(|env| -> Outcome<jboolean> {
-        let lock = required(env, &name, "name")?;
-        Ok(handles::node(handle)?.lock_held(&lock, thread_id(thread), fence as u64))
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockIsLocked<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-) -> jboolean {
-    env.with_env(|env| -> Outcome<jboolean> {
-        let lock = required(env, &name, "name")?;
-        Ok(handles::node(handle)?.lock_is_locked(&lock)?)
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedLock<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    now_ms: jlong,
-    until_ms: jlong,
-) -> jboolean {
-    env.with_env(|env| -> Outcome<jboolean> {
-        let lock = required(env, &name, "name")?;
-        let node = handles::node(handle)?;
-        Ok(node.shed_lock(&lock, epoch_ms(now_ms), epoch_ms(until_ms))?)
-    })
-    .resolve::<ThrowJava>()
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedUnlock<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    name: JString<'local>,
-    at_ms: jlong,
-) {
-    env.with_env(|env| -> Outcome<()> {
-        let lock = required(env, &name, "name")?;
-        Ok(handles::node(handle)?.shed_unlock(&lock, epoch_ms(at_ms))?)
     })
     .resolve::<ThrowJava>()
 }
