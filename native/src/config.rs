@@ -15,6 +15,10 @@ pub const KEY_SECRET: &str = "cluster.secret";
 pub const KEY_APP_VERSION: &str = "cluster.app.version";
 pub const KEY_JOIN_TIMEOUT: &str = "cluster.join.timeout.ms";
 pub const KEY_RAFT_VOTERS: &str = "cluster.raft.voters";
+pub const KEY_PANIC_TIMEOUT: &str = "cluster.panic.timeout.ms";
+
+/// A panic timeout shorter than this would panic a node during an ordinary leader failover.
+pub const MIN_PANIC_TIMEOUT: Duration = Duration::from_millis(2500);
 
 /// Up to this many nodes vote in consensus; more voters cost every decision more messages.
 pub const MAX_RAFT_VOTERS: usize = 9;
@@ -35,6 +39,8 @@ pub struct NodeConfig {
     pub join_timeout: Duration,
     /// How many nodes vote in consensus; later nodes follow as learners until a voter dies.
     pub raft_voters: usize,
+    /// Out of contact with the majority for longer than this, a node panics.
+    pub panic_timeout: Duration,
 }
 
 impl NodeConfig {
@@ -50,6 +56,7 @@ impl NodeConfig {
             app_version: "unversioned".to_string(),
             join_timeout: Duration::from_secs(30),
             raft_voters: 3,
+            panic_timeout: Duration::from_secs(5),
         }
     }
 
@@ -65,6 +72,7 @@ impl NodeConfig {
         app_version: &str,
         join_timeout_ms: i64,
         raft_voters: i32,
+        panic_timeout_ms: i64,
     ) -> Result<NodeConfig> {
         let join_timeout = u64::try_from(join_timeout_ms)
             .ok()
@@ -92,6 +100,7 @@ impl NodeConfig {
             app_version: app_version.to_string(),
             join_timeout,
             raft_voters: usize::try_from(raft_voters).unwrap_or(0),
+            panic_timeout: Duration::from_millis(u64::try_from(panic_timeout_ms).unwrap_or(0)),
         };
         config.validate()?;
         Ok(config)
@@ -103,6 +112,16 @@ impl NodeConfig {
             check_name(KEY_NODE_NAME, name)?;
         }
         check_name(KEY_APP_VERSION, &self.app_version)?;
+        if self.panic_timeout < MIN_PANIC_TIMEOUT {
+            return Err(ClusterError::config(
+                KEY_PANIC_TIMEOUT,
+                format!(
+                    "must be at least {} ms, got {} ms",
+                    MIN_PANIC_TIMEOUT.as_millis(),
+                    self.panic_timeout.as_millis()
+                ),
+            ));
+        }
         if !(1..=MAX_RAFT_VOTERS).contains(&self.raft_voters) {
             return Err(ClusterError::config(
                 KEY_RAFT_VOTERS,
@@ -193,7 +212,9 @@ mod tests {
     use super::*;
 
     fn text(bind: &str, seeds: &str, secret: Option<&str>, timeout: i64) -> Result<NodeConfig> {
-        NodeConfig::from_text("c", None, bind, seeds, secret, None, "1.0", timeout, 3)
+        NodeConfig::from_text(
+            "c", None, bind, seeds, secret, None, "1.0", timeout, 3, 5000,
+        )
     }
 
     fn key_of(result: Result<NodeConfig>) -> &'static str {
@@ -234,8 +255,18 @@ mod tests {
             key_of(text("127.0.0.1:0", "", Some("short"), 10)),
             KEY_SECRET
         );
-        let named =
-            NodeConfig::from_text("c", Some("a b"), "127.0.0.1:0", "", None, None, "1", 5, 3);
+        let named = NodeConfig::from_text(
+            "c",
+            Some("a b"),
+            "127.0.0.1:0",
+            "",
+            None,
+            None,
+            "1",
+            5,
+            3,
+            5000,
+        );
         assert_eq!(key_of(named), KEY_NODE_NAME);
     }
 }

@@ -25,6 +25,10 @@ pub enum ClusterError {
     #[error("{0}")]
     LostMajority(String),
 
+    /// This node panicked (cut off from the majority too long) and refuses coordination calls.
+    #[error("{0}")]
+    Panicked(String),
+
     #[error("node '{0}' is closed")]
     Closed(String),
 

@@ -10,6 +10,7 @@ mod durable;
 mod journal;
 mod log_store;
 mod network;
+mod panic;
 mod rpc;
 mod state_machine;
 pub mod timing;
@@ -51,6 +52,7 @@ pub struct ConsensusConfig {
     pub voters: usize,
     pub data_dir: Option<PathBuf>,
     pub session: u64,
+    pub panic_timeout: Duration,
 }
 
 pub struct Consensus {
@@ -68,6 +70,8 @@ pub struct Consensus {
     view: View,
     /// Until when this node's session is known alive (None: never confirmed).
     lease: Mutex<Option<Instant>>,
+    pub panic: panic::Panic,
+    panic_timeout: Duration,
     /// When a quorum last confirmed this node as leader (the confirmation's start).
     confirmed_at: Mutex<Option<Instant>>,
     leader_state: Mutex<LeaderState>,
@@ -154,6 +158,8 @@ impl Consensus {
             faults,
             view,
             lease: Mutex::new(None),
+            panic: panic::Panic::default(),
+            panic_timeout: config.panic_timeout,
             confirmed_at: Mutex::new(None),
             leader_state: Mutex::new(LeaderState::default()),
             channels: Mutex::new(HashMap::new()),
@@ -257,7 +263,7 @@ impl Consensus {
     }
 
     pub fn lease_valid(&self) -> bool {
-        self.lease_lapsed_for().is_none()
+        self.lease_lapsed_for().is_none() && self.panic.reason().is_none()
     }
 
     /// How long ago this node's lease ran out; `None` while it is valid.
@@ -523,6 +529,9 @@ impl Consensus {
         let mut tick = tokio::time::interval(KEEPALIVE_EVERY);
         loop {
             tick.tick().await;
+            if self.out_of_contact_too_long() {
+                return;
+            }
             let sent = Instant::now();
             let session = self.session();
             let renewed = if self.is_leader() {
@@ -544,6 +553,35 @@ impl Consensus {
                 }
             }
         }
+    }
+
+    /// Panics when the last renewal was sent longer ago than the panic timeout: cut off, or
+    /// just resumed from a long freeze (checked before any new renewal can hide the gap).
+    fn out_of_contact_too_long(&self) -> bool {
+        if self.panic.reason().is_some() {
+            return true;
+        }
+        if !self.in_service.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let Some(until) = *self.lease.lock() else {
+            return false;
+        };
+        let silent = Instant::now().saturating_duration_since(until - LEASE);
+        if silent <= self.panic_timeout {
+            return false;
+        }
+        let reason = format!(
+            "no contact with the majority of the cluster for {} ms (cluster.panic.timeout.ms is {}); \
+             this node stopped so as never to act beside the majority: restart it to rejoin",
+            silent.as_millis(),
+            self.panic_timeout.as_millis()
+        );
+        if self.panic.raise(reason.clone()) {
+            tracing::error!(%reason, "cluster panic");
+            self.waiters.fail_all(&reason);
+        }
+        true
     }
 
     /// Ends this node's session and has the leader take it out of the group, so that its locks

@@ -99,10 +99,13 @@ impl Replica {
     }
 
     fn apply_command(&self, state: &mut CoordinationState, command: &Command) -> Outcome {
-        let (outcome, grants) = state.apply(command);
+        let (outcome, effects) = state.apply(command);
         let local = self.session();
-        for grant in grants.iter().filter(|g| g.owner.session == local) {
+        for grant in effects.grants.iter().filter(|g| g.owner.session == local) {
             self.waiters.grant(grant.request, grant.fence);
+        }
+        for queue in &effects.refilled {
+            self.waiters.note_refill(queue);
         }
         if let Command::CloseSession { session, reason } = command {
             if *session == local {

@@ -50,6 +50,34 @@ pub enum Command {
         session: u64,
         at_ms: u64,
     },
+    Offer {
+        queue: String,
+        payload: Vec<u8>,
+    },
+    Claim {
+        queue: String,
+        session: u64,
+    },
+    /// Acknowledges (`done`) or releases a claimed item.
+    Settle {
+        queue: String,
+        session: u64,
+        id: u64,
+        done: bool,
+    },
+    JoinSchedule {
+        name: String,
+        session: u64,
+    },
+    WithdrawSchedule {
+        name: String,
+        session: u64,
+    },
+    RunPeriod {
+        name: String,
+        session: u64,
+        period: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +92,23 @@ pub enum Outcome {
     /// The session is not open (never opened, closed, or expired).
     NoSession,
     ShedLocked(bool),
+    Offered {
+        id: u64,
+    },
+    Claimed {
+        id: u64,
+        payload: Vec<u8>,
+    },
+    Empty,
+    AlreadyRan,
+}
+
+/// What applying a command changed that local waiters care about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub grants: Vec<Grant>,
+    /// Queues that gained an item to claim (an offer, a release, an orphaned claim).
+    pub refilled: Vec<String>,
 }
 
 /// A grant made while applying a command, to be announced to the waiting thread.

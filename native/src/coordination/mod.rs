@@ -1,11 +1,13 @@
 //! What the cluster decides by consensus: lock sessions, lock ownership with fences, ShedLock
-//! holds. Every type here is plain data applied deterministically by the Raft state machine on
+//! holds, work queues and singleton schedules. Every type here is plain data applied deterministically by the Raft state machine on
 //! every node, so all replicas agree; nothing here does I/O.
 
 mod command;
-mod locks;
+mod queues;
+mod schedules;
+mod state;
 mod waiters;
 
-pub use command::{Command, Grant, Outcome, Owner};
-pub use locks::CoordinationState;
+pub use command::{Command, Effects, Grant, Outcome, Owner};
+pub use state::CoordinationState;
 pub use waiters::{WaitResult, Waiters};

@@ -1,4 +1,6 @@
-//! Java threads waiting for a lock grant. A thread registers its request before the request is
+//! Java threads waiting on the state machine: for a lock grant, or for a queue to get an item.
+//!
+//! Lock waits: A thread registers its request before the request is
 //! proposed, so a grant applied before the proposal's answer arrives is never missed; the state
 //! machine then wakes it on the commit that grants it.
 
@@ -18,6 +20,9 @@ pub enum WaitResult {
 pub struct Waiters {
     slots: Mutex<HashMap<u64, WaitResult>>,
     changed: Condvar,
+    /// Per queue, how many times it gained a claimable item; pollers wait for it to move.
+    refills: Mutex<HashMap<String, u64>>,
+    refilled: Condvar,
 }
 
 impl Waiters {
@@ -71,5 +76,26 @@ impl Waiters {
 
     pub fn forget(&self, request: u64) {
         self.slots.lock().remove(&request);
+    }
+
+    pub fn refill_count(&self, queue: &str) -> u64 {
+        self.refills.lock().get(queue).copied().unwrap_or(0)
+    }
+
+    pub fn note_refill(&self, queue: &str) {
+        *self.refills.lock().entry(queue.to_string()).or_default() += 1;
+        self.refilled.notify_all();
+    }
+
+    /// Waits until `queue` gains an item after `seen` refills, or `timeout` passes.
+    pub fn wait_refill(&self, queue: &str, seen: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut refills = self.refills.lock();
+        while refills.get(queue).copied().unwrap_or(0) == seen {
+            if self.refilled.wait_until(&mut refills, deadline).timed_out() {
+                return refills.get(queue).copied().unwrap_or(0) != seen;
+            }
+        }
+        true
     }
 }

@@ -31,7 +31,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockTry<'
     name: JString<'local>,
     thread: jlong,
 ) -> jlong {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(fence_or_zero(node.lock_try(&lock, id(thread))?))
     })
 }
@@ -46,7 +46,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockAcqui
     request: jlong,
     wait_ms: jlong,
 ) -> jlong {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         let wait = Duration::from_millis(non_negative(wait_ms));
         Ok(fence_or_zero(node.lock_acquire(
             &lock,
@@ -66,7 +66,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockCance
     thread: jlong,
     request: jlong,
 ) {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(node.lock_cancel(&lock, id(thread), id(request))?)
     })
 }
@@ -80,7 +80,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockRelea
     thread: jlong,
     fence: jlong,
 ) {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         if node.lock_release(&lock, id(thread), id(fence))? {
             return Ok(());
         }
@@ -101,7 +101,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockHeld<
     thread: jlong,
     fence: jlong,
 ) -> jboolean {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(node.lock_held(&lock, id(thread), id(fence)))
     })
 }
@@ -113,7 +113,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockIsLoc
     handle: jlong,
     name: JString<'local>,
 ) -> jboolean {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(node.lock_is_locked(&lock)?)
     })
 }
@@ -127,7 +127,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedLock<
     now_ms: jlong,
     until_ms: jlong,
 ) -> jboolean {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(node.shed_lock(&lock, non_negative(now_ms), non_negative(until_ms))?)
     })
 }
@@ -140,7 +140,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_shedUnloc
     name: JString<'local>,
     at_ms: jlong,
 ) {
-    on_named(env, handle, &name, |node, lock| {
+    on_named(env, handle, &name, |_, node, lock| {
         Ok(node.shed_unlock(&lock, non_negative(at_ms))?)
     })
 }

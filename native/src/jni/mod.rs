@@ -3,6 +3,7 @@
 //! converts its arguments, calls the node, and resolves every error or panic into a Java
 //! exception through `errors::ThrowJava`.
 
+mod coordination;
 mod errors;
 mod handles;
 mod locks;
@@ -37,12 +38,12 @@ fn on_named<'local, T: Default>(
     mut env: EnvUnowned<'local>,
     handle: jlong,
     name: &JString<'local>,
-    f: impl FnOnce(&Node, String) -> Outcome<T>,
+    f: impl FnOnce(&mut Env<'local>, &Node, String) -> Outcome<T>,
 ) -> T {
     env.with_env(|env| -> Outcome<T> {
         let name = required(env, name, "name")?;
         let node = handles::node(handle)?;
-        f(&node, name)
+        f(env, &node, name)
     })
     .resolve::<ThrowJava>()
 }
@@ -94,6 +95,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart
     app_version: JString<'local>,
     join_timeout_ms: jlong,
     raft_voters: jint,
+    panic_timeout_ms: jlong,
 ) -> jlong {
     env.with_env(|env| -> Outcome<jlong> {
         let config = NodeConfig::from_text(
@@ -106,6 +108,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart
             &required(env, &app_version, "appVersion")?,
             join_timeout_ms,
             raft_voters,
+            panic_timeout_ms,
         )?;
         Ok(handles::publish(Node::start(config)?))
     })

@@ -28,8 +28,16 @@ impl Node {
         ))
     }
 
-    fn ensure_lease(&self) -> Result<()> {
+    /// Every coordination call starts here: a closed or panicked node refuses, and so does a
+    /// node whose lease ran out (it may be cut off from the majority).
+    pub(super) fn ensure_lease(&self) -> Result<()> {
         self.ensure_open()?;
+        if let Some(reason) = self.consensus.panic.reason() {
+            return Err(ClusterError::Panicked(format!(
+                "node '{}' is in panic: {reason}",
+                self.name
+            )));
+        }
         if self.consensus.lease_valid() {
             Ok(())
         } else {
@@ -39,8 +47,11 @@ impl Node {
 
     /// For a call that waits anyway: a lease lapsed for less than `RIDE_OUT` (a leader
     /// failover) is waited out, within `wait`. Returns whether the lease is valid.
-    fn await_lease(&self, wait: Duration) -> Result<bool> {
+    pub(super) fn await_lease(&self, wait: Duration) -> Result<bool> {
         self.ensure_open()?;
+        if self.consensus.panic.reason().is_some() {
+            return self.ensure_lease().map(|()| false);
+        }
         let until = std::time::Instant::now() + wait;
         loop {
             match self.consensus.lease_lapsed_for() {
@@ -52,7 +63,7 @@ impl Node {
         }
     }
 
-    fn propose(&self, command: Command) -> Result<Outcome> {
+    pub(super) fn propose(&self, command: Command) -> Result<Outcome> {
         self.decide(command).map(|d| d.outcome)
     }
 
@@ -74,7 +85,7 @@ impl Node {
         fence
     }
 
-    fn session_ended(&self) -> ClusterError {
+    pub(super) fn session_ended(&self) -> ClusterError {
         ClusterError::LostMajority(format!(
             "node '{}' no longer has a lock session: the cluster ended it after losing contact",
             self.name

@@ -4,6 +4,8 @@
 mod dispatch;
 mod join;
 mod locks;
+mod queues;
+mod schedules;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -162,6 +164,7 @@ impl Node {
                 voters: shared.config.raft_voters,
                 data_dir,
                 session: rand::random(),
+                panic_timeout: shared.config.panic_timeout,
             },
             shared.keys.clone(),
             shared.faults.clone(),
@@ -229,6 +232,11 @@ impl Node {
             term,
             members,
         })
+    }
+
+    /// Waits up to `timeout` for this node to panic; the reason if it has.
+    pub fn panic_wait(&self, timeout: Duration) -> Option<String> {
+        self.consensus.panic.wait(timeout)
     }
 
     /// Switches for cutting this node's links in fault tests.

@@ -1,4 +1,4 @@
-//! The lock table. Fences come from one counter per lock name that never goes back, kept even
+//! The coordination state: sessions, the lock table, queues and schedules. Fences come from one counter per lock name that never goes back, kept even
 //! while the lock is free, so a fence is strictly greater than every fence granted before it
 //! for that name, over the cluster's whole life.
 
@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Command, Grant, Outcome, Owner};
+use super::queues::Queues;
+use super::schedules::Schedules;
+use super::{Command, Effects, Grant, Outcome, Owner};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Holder {
@@ -40,6 +42,8 @@ pub struct CoordinationState {
     sessions: BTreeMap<u64, String>,
     locks: BTreeMap<String, LockEntry>,
     shed: BTreeMap<String, ShedHold>,
+    queues: Queues,
+    schedules: Schedules,
 }
 
 impl LockEntry {
@@ -73,16 +77,21 @@ impl LockEntry {
 }
 
 impl CoordinationState {
-    /// Applies one command; returns its outcome and the grants it made (to wake their waiters).
-    pub fn apply(&mut self, command: &Command) -> (Outcome, Vec<Grant>) {
-        let mut grants = Vec::new();
+    /// Applies one command; returns its outcome and what it changed for local waiters.
+    pub fn apply(&mut self, command: &Command) -> (Outcome, Effects) {
+        let mut effects = Effects::default();
+        let grants = &mut effects.grants;
         let outcome = match command {
             Command::OpenSession { session, node } => {
                 self.sessions.insert(*session, node.clone());
                 Outcome::Done
             }
             Command::CloseSession { session, .. } => {
-                self.close_session(*session, &mut grants);
+                if self.sessions.remove(session).is_some() {
+                    self.release_locks(*session, grants);
+                    effects.refilled = self.queues.release_session(*session);
+                    self.schedules.release_session(*session);
+                }
                 Outcome::Done
             }
             Command::Acquire {
@@ -90,15 +99,13 @@ impl CoordinationState {
                 owner,
                 request,
                 queue,
-            } => self.acquire(lock, *owner, *request, *queue, &mut grants),
-            Command::Release { lock, owner, fence } => {
-                self.release(lock, *owner, *fence, &mut grants)
-            }
+            } => self.acquire(lock, *owner, *request, *queue, grants),
+            Command::Release { lock, owner, fence } => self.release(lock, *owner, *fence, grants),
             Command::Cancel {
                 lock,
                 owner,
                 request,
-            } => self.cancel(lock, *owner, *request, &mut grants),
+            } => self.cancel(lock, *owner, *request, grants),
             Command::ShedLock {
                 name,
                 session,
@@ -117,8 +124,44 @@ impl CoordinationState {
                 }
                 Outcome::Done
             }
+            Command::Offer { queue, payload } => {
+                effects.refilled.push(queue.clone());
+                self.queues.offer(queue, payload)
+            }
+            Command::Claim { queue, session } => {
+                self.with_session(*session, |s| s.queues.claim(queue, *session))
+            }
+            Command::Settle {
+                queue,
+                session,
+                id,
+                done,
+            } => {
+                let outcome = self.queues.settle(queue, *session, *id, *done);
+                if !done && outcome == Outcome::Done {
+                    effects.refilled.push(queue.clone());
+                }
+                outcome
+            }
+            Command::JoinSchedule { name, session } => {
+                self.with_session(*session, |s| s.schedules.join(name, *session))
+            }
+            Command::WithdrawSchedule { name, session } => self.schedules.withdraw(name, *session),
+            Command::RunPeriod {
+                name,
+                session,
+                period,
+            } => self.with_session(*session, |s| s.schedules.run(name, *session, *period)),
         };
-        (outcome, grants)
+        (outcome, effects)
+    }
+
+    fn with_session(&mut self, session: u64, f: impl FnOnce(&mut Self) -> Outcome) -> Outcome {
+        if self.sessions.contains_key(&session) {
+            f(self)
+        } else {
+            Outcome::NoSession
+        }
     }
 
     fn acquire(
@@ -199,10 +242,8 @@ impl CoordinationState {
         Outcome::Done
     }
 
-    fn close_session(&mut self, session: u64, grants: &mut Vec<Grant>) {
-        if self.sessions.remove(&session).is_none() {
-            return;
-        }
+    /// Passes on the locks of a session that ended and drops its queued requests and holds.
+    fn release_locks(&mut self, session: u64, grants: &mut Vec<Grant>) {
         let sessions = &self.sessions;
         for (name, entry) in self.locks.iter_mut() {
             entry.waiters.retain(|w| w.owner.session != session);
@@ -248,6 +289,14 @@ impl CoordinationState {
             .is_some_and(|h| h.owner == owner && h.fence == fence)
     }
 
+    pub fn queue_size(&self, queue: &str) -> u64 {
+        self.queues.size(queue)
+    }
+
+    pub fn schedule_owner(&self, name: &str) -> Option<u64> {
+        self.schedules.owner(name)
+    }
+
     pub fn is_locked(&self, lock: &str) -> bool {
         self.locks.get(lock).is_some_and(|e| e.holder.is_some())
     }
@@ -281,7 +330,7 @@ mod tests {
         s
     }
 
-    fn acquire(s: &mut CoordinationState, owner: Owner, request: u64) -> (Outcome, Vec<Grant>) {
+    fn acquire(s: &mut CoordinationState, owner: Owner, request: u64) -> (Outcome, Effects) {
         s.apply(&Command::Acquire {
             lock: "l".into(),
             owner,
@@ -302,14 +351,14 @@ mod tests {
             fence: 1,
         });
         assert_eq!(out, Outcome::Done);
-        assert_eq!(grants[0].owner, B);
-        assert_eq!(grants[0].fence, 2);
+        assert_eq!(grants.grants[0].owner, B);
+        assert_eq!(grants.grants[0].fence, 2);
         let (_, grants) = s.apply(&Command::Release {
             lock: "l".into(),
             owner: B,
             fence: 2,
         });
-        assert_eq!((grants[0].owner, grants[0].fence), (C, 3));
+        assert_eq!((grants.grants[0].owner, grants.grants[0].fence), (C, 3));
     }
 
     #[test]
@@ -361,7 +410,7 @@ mod tests {
             session: 2,
             reason: "down".into(),
         });
-        assert_eq!((grants[0].owner, grants[0].fence), (A, 2));
+        assert_eq!((grants.grants[0].owner, grants.grants[0].fence), (A, 2));
         assert_eq!(acquire(&mut s, B, 4).0, Outcome::NoSession);
     }
 

@@ -1,0 +1,142 @@
+//! The queue, schedule and panic methods of `internal.Native`: see docs/jni-contract.md.
+
+use std::time::Duration;
+
+use jni::objects::{JByteArray, JClass, JString};
+use jni::sys::{jboolean, jlong};
+use jni::EnvUnowned;
+
+use super::errors::ThrowJava;
+use super::{handles, on_named, Outcome};
+
+fn millis(ms: jlong) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queueOffer<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    queue: JString<'local>,
+    payload: JByteArray<'local>,
+) {
+    on_named(env, handle, &queue, |env, node, queue| {
+        let bytes = env.convert_byte_array(&payload)?;
+        Ok(node.queue_offer(&queue, &bytes)?)
+    })
+}
+
+/// The claim as one array: its id in 8 big-endian bytes, then the item; null when none came.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queuePoll<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    queue: JString<'local>,
+    wait_ms: jlong,
+) -> JByteArray<'local> {
+    on_named(env, handle, &queue, |env, node, queue| {
+        match node.queue_poll(&queue, millis(wait_ms))? {
+            Some((id, payload)) => {
+                let mut claim = id.to_be_bytes().to_vec();
+                claim.extend_from_slice(&payload);
+                Ok(env.byte_array_from_slice(&claim)?)
+            }
+            None => Ok(JByteArray::default()),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queueSettle<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    queue: JString<'local>,
+    id: jlong,
+    done: jboolean,
+) -> jboolean {
+    on_named(env, handle, &queue, |_, node, queue| {
+        Ok(node.queue_settle(&queue, id as u64, done)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queueSize<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    queue: JString<'local>,
+) -> jlong {
+    on_named(env, handle, &queue, |_, node, queue| {
+        Ok(node.queue_size(&queue)? as jlong)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleJoin<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) {
+    on_named(env, handle, &name, |_, node, name| {
+        Ok(node.schedule_join(&name)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleWithdraw<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) {
+    on_named(env, handle, &name, |_, node, name| {
+        Ok(node.schedule_withdraw(&name)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleOwned<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) -> jboolean {
+    on_named(env, handle, &name, |_, node, name| {
+        Ok(node.schedule_owned(&name))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleRun<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    period: jlong,
+) -> jboolean {
+    on_named(env, handle, &name, |_, node, name| {
+        Ok(node.schedule_run(&name, period as u64)?)
+    })
+}
+
+/// Blocks up to `timeoutMs` for this node to panic: the reason, or null.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_panicAwait<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    timeout_ms: jlong,
+) -> JString<'local> {
+    env.with_env(|env| -> Outcome<JString<'local>> {
+        let node = handles::node(handle)?;
+        match node.panic_wait(millis(timeout_ms)) {
+            Some(reason) => Ok(JString::from_str(env, reason)?),
+            None => Ok(JString::default()),
+        }
+    })
+    .resolve::<ThrowJava>()
+}

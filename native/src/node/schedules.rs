@@ -1,0 +1,48 @@
+//! Singleton schedules as a node offers them to the Java side. The Java scheduler ticks each
+//! period on every participating node; only the owner's `schedule_run` says yes, once per period.
+
+use super::Node;
+use crate::coordination::{Command, Outcome};
+use crate::error::Result;
+
+impl Node {
+    pub fn schedule_join(&self, name: &str) -> Result<()> {
+        self.ensure_lease()?;
+        let command = Command::JoinSchedule {
+            name: name.to_string(),
+            session: self.consensus.session(),
+        };
+        match self.propose(command)? {
+            Outcome::NoSession => Err(self.session_ended()),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn schedule_withdraw(&self, name: &str) -> Result<()> {
+        self.ensure_open()?;
+        let command = Command::WithdrawSchedule {
+            name: name.to_string(),
+            session: self.consensus.session(),
+        };
+        self.propose(command).map(|_| ())
+    }
+
+    /// Local: whether this node owns the schedule now (and may act on it).
+    pub fn schedule_owned(&self, name: &str) -> bool {
+        let session = self.consensus.session();
+        self.consensus.lease_valid()
+            && self.consensus.read(|s| s.schedule_owner(name)) == Some(session)
+    }
+
+    /// Asks to run `period` (a count of periods since the epoch): true at most once per period
+    /// cluster-wide, and only for the owner.
+    pub fn schedule_run(&self, name: &str, period: u64) -> Result<bool> {
+        self.ensure_lease()?;
+        let command = Command::RunPeriod {
+            name: name.to_string(),
+            session: self.consensus.session(),
+            period,
+        };
+        Ok(self.propose(command)? == Outcome::Done)
+    }
+}
