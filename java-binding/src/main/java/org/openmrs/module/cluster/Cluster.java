@@ -8,13 +8,15 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.function.LongFunction;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.openmrs.module.cluster.internal.Native;
 import org.openmrs.module.cluster.internal.NativeLoader;
 import org.openmrs.module.cluster.internal.NativeMember;
+import org.openmrs.module.cluster.internal.NativeNode;
 
 /**
  * A node of a cluster, running in this JVM. {@link #start(ClusterConfig)} returns once the node is
@@ -23,8 +25,8 @@ import org.openmrs.module.cluster.internal.NativeMember;
  * node throws {@link ClusterException}, except {@link #nodeName()} and {@link #close()}.
  * Thread-safe.
  *
- * <p>Caches, locks, events, scheduled tasks, queues and panic listeners arrive with later
- * issues; in this build their accessors throw {@link UnsupportedOperationException}.
+ * <p>Caches, events, scheduled tasks, queues and panic listeners arrive with later issues; in
+ * this build their accessors throw {@link UnsupportedOperationException}.
  */
 public final class Cluster implements AutoCloseable {
 
@@ -35,14 +37,16 @@ public final class Cluster implements AutoCloseable {
     /** Closes the open nodes at JVM shutdown; registered only while a node is open. Guarded by OPEN. */
     private static Thread shutdownHook;
 
-    private final long handle;
-    private final String nodeName;
-    private final String address;
-    private volatile boolean closed;
+    static {
+        NativeNode.exposeNodesOf(cluster -> cluster.node);
+    }
 
-    private Cluster(long handle, String nodeName, String address) {
-        this.handle = handle;
-        this.nodeName = nodeName;
+    private final NativeNode node;
+    private final String address;
+    private final ConcurrentMap<String, ClusterLock> locks = new ConcurrentHashMap<String, ClusterLock>();
+
+    private Cluster(NativeNode node, String address) {
+        this.node = node;
         this.address = address;
     }
 
@@ -62,9 +66,9 @@ public final class Cluster implements AutoCloseable {
         long handle = Native.nodeStart(config.clusterName(), config.nodeName().orElse(null), config.bind(),
                 String.join(",", config.seeds()), config.secret().orElse(null),
                 config.dataDir().map(Object::toString).orElse(null), config.appVersion(),
-                config.joinTimeout().toMillis());
+                config.joinTimeout().toMillis(), config.raftVoters());
         try {
-            Cluster cluster = new Cluster(handle, Native.nodeName(handle), Native.nodeAddress(handle));
+            Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle));
             register(cluster);
             return cluster;
         } catch (RuntimeException e) {
@@ -76,12 +80,13 @@ public final class Cluster implements AutoCloseable {
     /**
      * Starts a one-node cluster of its own: loopback only, on an ephemeral port, with no seeds
      * and no secret, under a cluster name no other node shares, so that embedded nodes never join
-     * each other.
+     * each other. Its one node is the only voter.
      */
     public static Cluster embedded() {
         return start(ClusterConfig.builder()
                 .clusterName("openmrs-embedded-" + UUID.randomUUID())
                 .bind("127.0.0.1:0")
+                .raftVoters(1)
                 .build());
     }
 
@@ -104,17 +109,17 @@ public final class Cluster implements AutoCloseable {
 
     /** This node's name, unique in its cluster; still answered after {@link #close()}. */
     public String nodeName() {
-        return nodeName;
+        return node.name();
     }
 
     /** The live members, this node included, sorted by name. */
     public List<ClusterMember> members() {
-        return NativeMember.listOf(query(Native::nodeMembers));
+        return NativeMember.listOf(node.call(Native::nodeMembers));
     }
 
     /** The leader's name and term, this node's role, and the state of each member known. */
     public ClusterStatus status() {
-        return ClusterStatus.fromNative(query(Native::nodeStatus));
+        return ClusterStatus.fromNative(node.call(Native::nodeStatus));
     }
 
     /** A replicated cache with {@link CacheOptions#defaults()}. */
@@ -126,8 +131,14 @@ public final class Cluster implements AutoCloseable {
         throw notInThisBuild("cache", "replicated cache");
     }
 
+    /**
+     * The cluster-wide lock of this name. Every call with one name returns the same instance, so
+     * that a thread's holds count wherever it got the lock from.
+     */
     public ClusterLock lock(String name) {
-        throw notInThisBuild("lock", "cluster-wide locks");
+        Objects.requireNonNull(name, "name");
+        node.ensureOpen();
+        return locks.computeIfAbsent(name, lockName -> new ReentrantClusterLock(node, lockName));
     }
 
     public ClusterEvents events() {
@@ -148,49 +159,25 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * Leaves the cluster at once, so that the others see this node go without waiting for a
-     * timeout, and stops the node. Does nothing if the node is already closed.
+     * timeout, and stops the node; the locks it holds pass on at once. Does nothing if the node is
+     * already closed.
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        if (!node.markClosed()) {
+            return;
         }
         unregister(this);
-        Native.nodeClose(handle);
+        Native.nodeClose(node.handle());
     }
 
     @Override
     public String toString() {
-        return "Cluster{node '" + nodeName + "' at " + address + (closed ? ", closed}" : "}");
-    }
-
-    private String[] query(LongFunction<String[]> nativeCall) {
-        ensureOpen();
-        try {
-            return nativeCall.apply(handle);
-        } catch (IllegalStateException e) {
-            if (closed) {
-                throw new ClusterException(closedMessage(), e);
-            }
-            throw e;
-        }
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new ClusterException(closedMessage());
-        }
-    }
-
-    private String closedMessage() {
-        return "node '" + nodeName + "' is closed";
+        return "Cluster{node '" + node.name() + "' at " + address + (node.isClosed() ? ", closed}" : "}");
     }
 
     private UnsupportedOperationException notInThisBuild(String method, String feature) {
-        ensureOpen();
+        node.ensureOpen();
         return new UnsupportedOperationException(
                 "Cluster." + method + " arrives with the " + feature + " issue; not in this build");
     }
@@ -231,7 +218,7 @@ public final class Cluster implements AutoCloseable {
             try {
                 cluster.close();
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "closing node '" + cluster.nodeName + "' at JVM shutdown failed", e);
+                LOG.log(Level.WARNING, "closing node '" + cluster.nodeName() + "' at JVM shutdown failed", e);
             }
         }
     }

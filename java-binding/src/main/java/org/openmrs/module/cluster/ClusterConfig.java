@@ -14,10 +14,11 @@ import java.util.Properties;
 
 /**
  * How a node joins its cluster: the cluster's name, the node's name and address, the seeds it
- * contacts, the shared secret, where durable state lives, the application version and how long
- * to wait for the join. Immutable; built with {@link #builder()} or read from properties with
- * {@link #fromProperties(Properties)}. A value that cannot work is refused when the configuration
- * is built, with an {@link IllegalArgumentException} whose message starts with the property key.
+ * contacts, the shared secret, where durable state lives, the application version, how long to
+ * wait for the join and how many nodes vote in consensus. Immutable; built with
+ * {@link #builder()} or read from properties with {@link #fromProperties(Properties)}. A value
+ * that cannot work is refused when the configuration is built, with an
+ * {@link IllegalArgumentException} whose message starts with the property key.
  *
  * <ul>
  * <li>{@code cluster.name}: default "openmrs"</li>
@@ -28,6 +29,7 @@ import java.util.Properties;
  * <li>{@code cluster.data.dir}: default none</li>
  * <li>{@code cluster.app.version}: default "unversioned"</li>
  * <li>{@code cluster.join.timeout.ms}: default 30000</li>
+ * <li>{@code cluster.raft.voters}: default 3, from 1 to 9</li>
  * </ul>
  */
 public final class ClusterConfig {
@@ -40,9 +42,11 @@ public final class ClusterConfig {
     private static final String DATA_DIR = "cluster.data.dir";
     private static final String APP_VERSION = "cluster.app.version";
     private static final String JOIN_TIMEOUT_MS = "cluster.join.timeout.ms";
+    private static final String RAFT_VOTERS = "cluster.raft.voters";
     private static final List<String> KNOWN_KEYS = Collections.unmodifiableList(Arrays.asList(
-            NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS));
+            NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS, RAFT_VOTERS));
     private static final int MIN_SECRET_LENGTH = 16;
+    private static final int MAX_RAFT_VOTERS = 9;
 
     private final String clusterName;
     private final String nodeName;
@@ -52,6 +56,7 @@ public final class ClusterConfig {
     private final Path dataDir;
     private final String appVersion;
     private final Duration joinTimeout;
+    private final int raftVoters;
 
     private ClusterConfig(Builder b) {
         this.clusterName = b.clusterName;
@@ -62,6 +67,7 @@ public final class ClusterConfig {
         this.dataDir = b.dataDir;
         this.appVersion = b.appVersion;
         this.joinTimeout = b.joinTimeout;
+        this.raftVoters = b.raftVoters;
     }
 
     public static Builder builder() {
@@ -106,6 +112,9 @@ public final class ClusterConfig {
         }
         if ((value = read(properties, JOIN_TIMEOUT_MS)) != null) {
             b.joinTimeout(Duration.ofMillis(parseMillis(value)));
+        }
+        if ((value = read(properties, RAFT_VOTERS)) != null) {
+            b.raftVoters(parseVoters(value));
         }
         return b.build();
     }
@@ -152,6 +161,18 @@ public final class ClusterConfig {
         return millis;
     }
 
+    private static int parseVoters(String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(votersRule(value), e);
+        }
+    }
+
+    private static String votersRule(String got) {
+        return RAFT_VOTERS + ": must be a whole number from 1 to " + MAX_RAFT_VOTERS + ", got '" + got + "'";
+    }
+
     /** The properties that {@link #fromProperties(Properties)} reads back into an equal configuration. */
     public Properties toProperties() {
         Properties p = new Properties();
@@ -171,6 +192,7 @@ public final class ClusterConfig {
         }
         p.setProperty(APP_VERSION, appVersion);
         p.setProperty(JOIN_TIMEOUT_MS, Long.toString(joinTimeout.toMillis()));
+        p.setProperty(RAFT_VOTERS, Integer.toString(raftVoters));
         return p;
     }
 
@@ -213,6 +235,15 @@ public final class ClusterConfig {
         return joinTimeout;
     }
 
+    /**
+     * How many nodes vote in consensus: the first nodes to join become voters, later ones follow
+     * without a vote and step in for a voter that is gone. Locks go on while a majority of the
+     * voters lives.
+     */
+    public int raftVoters() {
+        return raftVoters;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof ClusterConfig)) {
@@ -222,12 +253,12 @@ public final class ClusterConfig {
         return clusterName.equals(other.clusterName) && Objects.equals(nodeName, other.nodeName)
                 && bind.equals(other.bind) && seeds.equals(other.seeds) && Objects.equals(secret, other.secret)
                 && Objects.equals(dataDir, other.dataDir) && appVersion.equals(other.appVersion)
-                && joinTimeout.equals(other.joinTimeout);
+                && joinTimeout.equals(other.joinTimeout) && raftVoters == other.raftVoters;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(clusterName, nodeName, bind, seeds, secret, dataDir, appVersion, joinTimeout);
+        return Objects.hash(clusterName, nodeName, bind, seeds, secret, dataDir, appVersion, joinTimeout, raftVoters);
     }
 
     /** Every setting but the secret, which shows only whether it is set. */
@@ -236,7 +267,8 @@ public final class ClusterConfig {
         return "ClusterConfig{" + NAME + "=" + clusterName + ", " + NODE_NAME + "=" + nodeName
                 + ", " + BIND + "=" + bind + ", " + SEEDS + "=" + seeds
                 + ", " + SECRET + "=" + (secret == null ? "(none)" : "(set)") + ", " + DATA_DIR + "=" + dataDir
-                + ", " + APP_VERSION + "=" + appVersion + ", " + JOIN_TIMEOUT_MS + "=" + joinTimeout.toMillis() + "}";
+                + ", " + APP_VERSION + "=" + appVersion + ", " + JOIN_TIMEOUT_MS + "=" + joinTimeout.toMillis()
+                + ", " + RAFT_VOTERS + "=" + raftVoters + "}";
     }
 
     /** Collects settings; {@link #build()} checks them all. */
@@ -250,6 +282,7 @@ public final class ClusterConfig {
         private Path dataDir;
         private String appVersion = "unversioned";
         private Duration joinTimeout = Duration.ofSeconds(30);
+        private int raftVoters = 3;
 
         private Builder() {
         }
@@ -308,6 +341,16 @@ public final class ClusterConfig {
             return this;
         }
 
+        /**
+         * {@code cluster.raft.voters}: how many nodes vote in consensus, from 1 to 9; default 3. Give
+         * every node of a cluster the same number. An odd number is best: 4 voters survive
+         * one failure, as 3 do.
+         */
+        public Builder raftVoters(int voters) {
+            this.raftVoters = voters;
+            return this;
+        }
+
         /** @throws IllegalArgumentException whose message starts with the key of the bad setting */
         public ClusterConfig build() {
             ConfigValues.requireName(NAME, clusterName);
@@ -335,6 +378,9 @@ public final class ClusterConfig {
                 throw new IllegalArgumentException(JOIN_TIMEOUT_MS
                         + ": must be a positive number of milliseconds, got '"
                         + (joinTimeout == null ? null : joinTimeout.toMillis()) + "'");
+            }
+            if (raftVoters < 1 || raftVoters > MAX_RAFT_VOTERS) {
+                throw new IllegalArgumentException(votersRule(Integer.toString(raftVoters)));
             }
             return new ClusterConfig(this);
         }

@@ -2,6 +2,7 @@ package org.openmrs.module.cluster;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotSame;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.io.File;
@@ -41,6 +42,24 @@ public class ClassLoaderIsolationTest {
             } finally {
                 call(b, "close");
                 call(a, "close");
+            }
+        }
+    }
+
+    @Test(timeout = 60_000)
+    public void locksWorkFromTheJarWithoutShedLockOnTheClassPath() throws Exception {
+        URL jar = builtFile("openmrs.cluster.test.jar").toURI().toURL();
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar}, ClassLoader.getPlatformClassLoader())) {
+            assertThrows(ClassNotFoundException.class,
+                    () -> loader.loadClass("net.javacrumbs.shedlock.core.LockProvider"));
+            Object node = loader.loadClass(CLUSTER).getMethod("embedded").invoke(null);
+            try {
+                Class<?> lockType = loader.loadClass("org.openmrs.module.cluster.ClusterLock");
+                Object lock = node.getClass().getMethod("lock", String.class).invoke(node, "orders");
+                assertEquals(true, lockType.getMethod("tryLock").invoke(lock));
+                lockType.getMethod("unlock").invoke(lock);
+            } finally {
+                call(node, "close");
             }
         }
     }

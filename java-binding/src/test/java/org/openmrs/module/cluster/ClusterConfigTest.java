@@ -30,6 +30,7 @@ public class ClusterConfigTest {
         assertEquals(Optional.empty(), config.dataDir());
         assertEquals("unversioned", config.appVersion());
         assertEquals(Duration.ofSeconds(30), config.joinTimeout());
+        assertEquals(3, config.raftVoters());
         assertEquals(config, ClusterConfig.fromProperties(new Properties()));
     }
 
@@ -44,6 +45,7 @@ public class ClusterConfigTest {
         assertEquals(Optional.of(Paths.get("/var/lib/openmrs/cluster")), config.dataDir());
         assertEquals("2.7.0", config.appVersion());
         assertEquals(Duration.ofMillis(1500), config.joinTimeout());
+        assertEquals(5, config.raftVoters());
     }
 
     @Test
@@ -52,6 +54,7 @@ public class ClusterConfigTest {
         Properties properties = config.toProperties();
         assertEquals("10.1.2.3:7000,db.example.org:7001,[fe80::1]:7002", properties.getProperty("cluster.seeds"));
         assertEquals("1500", properties.getProperty("cluster.join.timeout.ms"));
+        assertEquals("5", properties.getProperty("cluster.raft.voters"));
         assertEquals(config, ClusterConfig.fromProperties(properties));
         assertEquals(config.hashCode(), ClusterConfig.fromProperties(properties).hashCode());
         ClusterConfig defaults = ClusterConfig.builder().build();
@@ -69,6 +72,7 @@ public class ClusterConfigTest {
         p.setProperty("cluster.data.dir", "/tmp/x");
         p.setProperty("cluster.app.version", "2.7.0");
         p.setProperty("cluster.join.timeout.ms", "2500");
+        p.setProperty("cluster.raft.voters", " 1 ");
         p.setProperty("connection.url", "jdbc:mysql://db/openmrs");
         ClusterConfig config = ClusterConfig.fromProperties(p);
         assertEquals("prod", config.clusterName());
@@ -79,6 +83,7 @@ public class ClusterConfigTest {
         assertEquals(Optional.of(Paths.get("/tmp/x")), config.dataDir());
         assertEquals("2.7.0", config.appVersion());
         assertEquals(Duration.ofMillis(2500), config.joinTimeout());
+        assertEquals(1, config.raftVoters());
     }
 
     @Test
@@ -184,6 +189,18 @@ public class ClusterConfigTest {
     }
 
     @Test
+    public void raftVotersFromOneToNine() {
+        assertEquals(1, ClusterConfig.builder().raftVoters(1).build().raftVoters());
+        assertEquals(9, ClusterConfig.builder().raftVoters(9).build().raftVoters());
+        assertRejected("cluster.raft.voters", () -> ClusterConfig.builder().raftVoters(0).build());
+        assertRejected("cluster.raft.voters", () -> ClusterConfig.builder().raftVoters(10).build());
+        assertRejected("cluster.raft.voters", () -> fromProperty("cluster.raft.voters", "-1"));
+        IllegalArgumentException e = assertRejected("cluster.raft.voters",
+                () -> fromProperty("cluster.raft.voters", "three"));
+        assertEquals("cluster.raft.voters: must be a whole number from 1 to 9, got 'three'", e.getMessage());
+    }
+
+    @Test
     public void toStringHidesTheSecret() {
         String text = full().toString();
         assertFalse(text, text.contains(SECRET));
@@ -200,6 +217,7 @@ public class ClusterConfigTest {
                 .dataDir(Paths.get("/var/lib/openmrs/cluster"))
                 .appVersion("2.7.0")
                 .joinTimeout(Duration.ofMillis(1500))
+                .raftVoters(5)
                 .build();
     }
 

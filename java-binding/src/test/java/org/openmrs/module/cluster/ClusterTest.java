@@ -7,33 +7,20 @@ import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
-import org.junit.After;
+import org.junit.Rule;
 import org.junit.Test;
 import org.junit.function.ThrowingRunnable;
 
 public class ClusterTest {
 
-    private final List<Cluster> started = new ArrayList<>();
-
-    @After
-    public void closeAll() {
-        Collections.reverse(started);
-        started.forEach(Cluster::close);
-    }
-
-    private Cluster embedded() {
-        Cluster cluster = Cluster.embedded();
-        started.add(cluster);
-        return cluster;
-    }
+    @Rule
+    public final EmbeddedNodes nodes = new EmbeddedNodes();
 
     @Test(timeout = 30_000)
     public void anEmbeddedNodeIsItsOnlyMember() {
-        Cluster cluster = embedded();
+        Cluster cluster = nodes.start();
         assertFalse(cluster.nodeName().isEmpty());
         List<ClusterMember> members = cluster.members();
         assertEquals(1, members.size());
@@ -47,7 +34,7 @@ public class ClusterTest {
 
     @Test(timeout = 30_000)
     public void statusShowsThisNodeAlive() {
-        Cluster cluster = embedded();
+        Cluster cluster = nodes.start();
         ClusterStatus status = cluster.status();
         assertEquals("ALIVE", status.memberStates().get(cluster.nodeName()));
         assertFalse(status.role().isEmpty());
@@ -66,8 +53,8 @@ public class ClusterTest {
 
     @Test(timeout = 30_000)
     public void embeddedNodesNeverJoinEachOther() {
-        Cluster a = embedded();
-        Cluster b = embedded();
+        Cluster a = nodes.start();
+        Cluster b = nodes.start();
         assertEquals(1, a.members().size());
         assertEquals(1, b.members().size());
         assertNotEquals(a.nodeName(), b.nodeName());
@@ -76,9 +63,9 @@ public class ClusterTest {
     @Test(timeout = 30_000)
     public void currentIsTheLastStartedNodeNotClosed() {
         assertThrows(IllegalStateException.class, Cluster::current);
-        Cluster a = embedded();
+        Cluster a = nodes.start();
         assertSame(a, Cluster.current());
-        Cluster b = embedded();
+        Cluster b = nodes.start();
         assertSame(b, Cluster.current());
         b.close();
         assertSame(a, Cluster.current());
@@ -89,9 +76,9 @@ public class ClusterTest {
 
     @Test(timeout = 30_000)
     public void closingAnOlderNodeKeepsTheCurrentOne() {
-        Cluster a = embedded();
-        Cluster b = embedded();
-        Cluster c = embedded();
+        Cluster a = nodes.start();
+        Cluster b = nodes.start();
+        Cluster c = nodes.start();
         a.close();
         assertSame(c, Cluster.current());
         c.close();
@@ -100,28 +87,29 @@ public class ClusterTest {
 
     @Test(timeout = 30_000)
     public void closeIsIdempotent() {
-        Cluster cluster = embedded();
+        Cluster cluster = nodes.start();
         cluster.close();
         cluster.close();
     }
 
     @Test(timeout = 30_000)
     public void callsOnAClosedNodeThrowClusterException() {
-        Cluster cluster = embedded();
+        Cluster cluster = nodes.start();
         String name = cluster.nodeName();
         cluster.close();
         assertEquals(name, cluster.nodeName());
-        for (ThrowingRunnable call : featureCalls(cluster)) {
+        for (ThrowingRunnable call : unbuiltFeatureCalls(cluster)) {
             assertClosed(name, call);
         }
         assertClosed(name, cluster::members);
         assertClosed(name, cluster::status);
+        assertClosed(name, () -> cluster.lock("l"));
     }
 
     @Test(timeout = 30_000)
     public void laterFeaturesAreNotInThisBuild() {
-        Cluster cluster = embedded();
-        for (ThrowingRunnable call : featureCalls(cluster)) {
+        Cluster cluster = nodes.start();
+        for (ThrowingRunnable call : unbuiltFeatureCalls(cluster)) {
             UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, call);
             assertTrue(e.getMessage(), e.getMessage().endsWith("issue; not in this build"));
         }
@@ -132,18 +120,17 @@ public class ClusterTest {
         assertThrows(NullPointerException.class, () -> Cluster.start(null));
     }
 
-    private static List<ThrowingRunnable> featureCalls(Cluster cluster) {
+    private static List<ThrowingRunnable> unbuiltFeatureCalls(Cluster cluster) {
         return List.of(
                 () -> cluster.cache("c"),
                 () -> cluster.cache("c", CacheOptions.defaults()),
-                () -> cluster.lock("l"),
                 cluster::events,
                 cluster::scheduler,
                 () -> cluster.queue("q"),
                 () -> cluster.onPanic(reason -> { }));
     }
 
-    private static void assertClosed(String name, ThrowingRunnable call) {
+    static void assertClosed(String name, ThrowingRunnable call) {
         ClusterException e = assertThrows(ClusterException.class, call);
         assertEquals("node '" + name + "' is closed", e.getMessage());
     }

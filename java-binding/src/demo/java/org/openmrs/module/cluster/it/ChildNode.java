@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The parent's side of a {@link NodeProcess}: starts the child JVM, sends it commands and reads
- * its answers, each with a bound on the wait. The child's standard error goes to a log file.
+ * its answers, each with a bound on the wait. An answer is taken by the first wait for its
+ * prefix, whenever it came. The child's standard error goes to a log file.
  */
 public final class ChildNode implements AutoCloseable {
 
@@ -33,6 +34,8 @@ public final class ChildNode implements AutoCloseable {
     private final File log;
     private final Writer commands;
     private final BlockingQueue<String> output = new LinkedBlockingQueue<String>();
+    /** Lines read while waiting for another prefix; guarded by this. */
+    private final List<String> unclaimed = new ArrayList<String>();
     private String name;
     private String address;
     private String error;
@@ -77,8 +80,11 @@ public final class ChildNode implements AutoCloseable {
      * Waits for the child's start to end: true once it is a member ({@link #name()} and
      * {@link #address()} are then known), false if its start failed ({@link #error()} says why).
      */
-    public boolean awaitStart(long timeoutMs) {
+    public synchronized boolean awaitStart(long timeoutMs) {
         String line = nextLine(timeoutMs, "READY ", "ERROR ");
+        if (line == null) {
+            throw new IllegalStateException(label + ": not started within " + timeoutMs + " ms; its log: " + log);
+        }
         if (line.startsWith("ERROR ")) {
             error = line.substring("ERROR ".length());
             return false;
@@ -90,23 +96,63 @@ public final class ChildNode implements AutoCloseable {
     }
 
     /** The names of the members the child's node lists, sorted. */
-    public synchronized List<String> members() {
-        send("members");
-        String line = nextLine(ANSWER_TIMEOUT_MS, "MEMBERS", "ERROR ");
-        if (line.startsWith("ERROR ")) {
-            throw new IllegalStateException(label + ": members failed: " + line.substring("ERROR ".length()));
-        }
-        String names = line.substring("MEMBERS".length()).trim();
+    public List<String> members() {
+        String names = ask("members", "MEMBERS").substring("MEMBERS".length()).trim();
         return names.isEmpty() ? Collections.<String>emptyList() : Arrays.asList(names.split(","));
     }
 
     /** Closes the child's node (it leaves the cluster); the JVM stays up until {@link #close()}. */
-    public synchronized void closeNode() {
-        send("close");
-        String line = nextLine(ANSWER_TIMEOUT_MS, "CLOSED", "ERROR ");
-        if (line.startsWith("ERROR ")) {
-            throw new IllegalStateException(label + ": close failed: " + line.substring("ERROR ".length()));
+    public void closeNode() {
+        ask("close", "CLOSED");
+    }
+
+    /**
+     * Sends {@code command} (see {@link NodeProcess}) and waits up to 10 s for its answer, the next
+     * line that starts with {@code answerPrefix}.
+     *
+     * @throws IllegalStateException if the child answers {@code ERROR} or nothing in time
+     */
+    public synchronized String ask(String command, String answerPrefix) {
+        send(command);
+        return await(answerPrefix, ANSWER_TIMEOUT_MS);
+    }
+
+    /** Sends {@code command} without waiting for its answer; see {@link #await}. */
+    public synchronized void send(String command) {
+        try {
+            commands.write(command + "\n");
+            commands.flush();
+        } catch (IOException e) {
+            throw new IllegalStateException(label + ": cannot send '" + command + "' (" + e.getMessage()
+                    + "); is its JVM still running? Its log: " + log, e);
         }
+    }
+
+    /**
+     * Waits up to {@code timeoutMs} for a line that starts with {@code prefix}.
+     *
+     * @throws IllegalStateException if the child answers {@code ERROR} or nothing in time
+     */
+    public synchronized String await(String prefix, long timeoutMs) {
+        String line = poll(prefix, timeoutMs);
+        if (line == null) {
+            throw new IllegalStateException(label + ": no answer '" + prefix + "' within " + timeoutMs
+                    + " ms; its log: " + log);
+        }
+        return line;
+    }
+
+    /**
+     * Waits up to {@code timeoutMs} for a line that starts with {@code prefix}; null if none came.
+     *
+     * @throws IllegalStateException if the child answers {@code ERROR}
+     */
+    public synchronized String poll(String prefix, long timeoutMs) {
+        String line = nextLine(timeoutMs, prefix, "ERROR ");
+        if (line != null && line.startsWith("ERROR ")) {
+            throw new IllegalStateException(label + ": answered " + line + " while '" + prefix + "' was awaited");
+        }
+        return line;
     }
 
     /** Kills the child's JVM at once, as a crash would: its node says no goodbye. */
@@ -149,6 +195,11 @@ public final class ChildNode implements AutoCloseable {
 
     public String label() {
         return label;
+    }
+
+    /** The child's JVM, for signals (its pid) that this Java 8 class cannot send itself. */
+    public Process process() {
+        return process;
     }
 
     /** The node's name, once {@link #awaitStart(long)} returned true. */
@@ -203,17 +254,13 @@ public final class ChildNode implements AutoCloseable {
         }
     }
 
-    private void send(String command) {
-        try {
-            commands.write(command + "\n");
-            commands.flush();
-        } catch (IOException e) {
-            throw new IllegalStateException(label + ": cannot send '" + command + "' (" + e.getMessage()
-                    + "); is its JVM still running? Its log: " + log, e);
-        }
-    }
-
+    /** The first unclaimed line, or next line within {@code timeoutMs}, with one of the prefixes; else null. */
     private String nextLine(long timeoutMs, String... prefixes) {
+        for (int i = 0; i < unclaimed.size(); i++) {
+            if (startsWithAny(unclaimed.get(i), prefixes)) {
+                return unclaimed.remove(i);
+            }
+        }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (true) {
             String line;
@@ -223,20 +270,24 @@ public final class ChildNode implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(label + ": interrupted while waiting for an answer", e);
             }
-            if (line == null) {
-                throw new IllegalStateException(label + ": no answer " + Arrays.toString(prefixes) + " within "
-                        + timeoutMs + " ms; its log: " + log);
+            if (line == null || startsWithAny(line, prefixes)) {
+                return line;
             }
             if (line.equals(END_OF_OUTPUT)) {
                 output.add(END_OF_OUTPUT);
                 throw new IllegalStateException(label + ": its JVM ended" + exitDescription() + "; its log: " + log);
             }
-            for (String prefix : prefixes) {
-                if (line.startsWith(prefix)) {
-                    return line;
-                }
+            unclaimed.add(line);
+        }
+    }
+
+    private static boolean startsWithAny(String line, String... prefixes) {
+        for (String prefix : prefixes) {
+            if (line.startsWith(prefix)) {
+                return true;
             }
         }
+        return false;
     }
 
     private String exitDescription() {

@@ -5,27 +5,54 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.ClusterConfig;
+import org.openmrs.module.cluster.ClusterLock;
 import org.openmrs.module.cluster.ClusterMember;
 
 /**
  * A node in a JVM of its own, driven over its standard streams (see {@link ChildNode}). Its
  * configuration is the {@code cluster.*} system properties, overridden by {@code key=value}
  * arguments. It prints {@code READY <name> <address>} once a member, or {@code ERROR <message>}
- * and exits with status 1 if the start fails. Then it answers one line per command read:
- * {@code members} with {@code MEMBERS name1,name2,...}, {@code close} with {@code CLOSED} after
- * closing the node. On {@code exit}, or at the end of its input, {@code main} returns without
- * closing the node, as a forgetful application would: the JVM must still end, and the library's
- * shutdown hook close the node.
+ * and exits with status 1 if the start fails. Then it reads one command a line:
+ * <ul>
+ * <li>{@code members}: answers {@code MEMBERS name1,name2,...}</li>
+ * <li>{@code leader}: {@code LEADER <name>} of the consensus leader this node knows, or {@code LEADER none}</li>
+ * <li>{@code close}: closes the node, then answers {@code CLOSED}</li>
+ * <li>{@code lock <name>}: {@code LOCKED <name> <fence>} once granted</li>
+ * <li>{@code unlock <name>}: {@code UNLOCK <name> ok}, or {@code UNLOCK <name> failed <exception>}</li>
+ * <li>{@code held <name>}: {@code HELD <name> <isLockedByCurrentThread> <getLockCount>}</li>
+ * <li>{@code count <name> <threads> <increments> <counter file> <history file>}: see
+ * {@link SharedCounter}; {@code COUNTED <name> <increments made>} when every thread is done</li>
+ * <li>{@code shed <name> <lockAtMostFor ms> <lockAtLeastFor ms> <task ms> <runs file>}: see
+ * {@link ShedLockTask}; {@code SHED <name> ran} or {@code SHED <name> skipped}</li>
+ * </ul>
+ * {@code lock}, {@code unlock} and {@code held} run one after another on one thread, so that
+ * they concern one owner; they, {@code count} and {@code shed} answer when done, while later
+ * commands are read. A command that fails answers {@code ERROR <exception>}. On {@code exit}, or
+ * at the end of its input, {@code main} returns without closing the node, as a forgetful
+ * application would: the JVM must still end, and the library's shutdown hook close the node.
  */
 public final class NodeProcess {
 
-    private NodeProcess() {
+    private final Cluster cluster;
+    private final PrintStream out;
+    private final ExecutorService lockOwner = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "lock-owner");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private NodeProcess(Cluster cluster, PrintStream out) {
+        this.cluster = cluster;
+        this.out = out;
     }
 
     public static void main(String[] args) throws IOException {
@@ -39,14 +66,11 @@ public final class NodeProcess {
             return;
         }
         out.println("READY " + cluster.nodeName() + " " + localAddress(cluster));
+        NodeProcess node = new NodeProcess(cluster, out);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String command;
         while ((command = in.readLine()) != null && !command.trim().equals("exit")) {
-            try {
-                out.println(answer(cluster, command.trim()));
-            } catch (RuntimeException e) {
-                out.println("ERROR " + oneLine(e));
-            }
+            node.handle(command.trim().split("\\s+"));
         }
     }
 
@@ -67,19 +91,90 @@ public final class NodeProcess {
         return config;
     }
 
-    private static String answer(Cluster cluster, String command) {
-        switch (command) {
+    private void handle(String[] words) {
+        switch (words[0]) {
             case "members":
-                List<String> names = new ArrayList<String>();
-                for (ClusterMember member : cluster.members()) {
-                    names.add(member.name());
-                }
-                return "MEMBERS " + String.join(",", names);
+                answerNow(() -> "MEMBERS " + String.join(",", memberNames()));
+                break;
+            case "leader":
+                answerNow(() -> {
+                    String leader = cluster.status().leaderName();
+                    return "LEADER " + (leader == null ? "none" : leader);
+                });
+                break;
             case "close":
-                cluster.close();
-                return "CLOSED";
+                answerNow(() -> {
+                    cluster.close();
+                    return "CLOSED";
+                });
+                break;
+            case "lock":
+                answerAsOwner(() -> "LOCKED " + words[1] + " " + cluster.lock(words[1]).lockAndGetFence());
+                break;
+            case "unlock":
+                answerAsOwner(() -> unlock(words[1]));
+                break;
+            case "held":
+                answerAsOwner(() -> {
+                    ClusterLock lock = cluster.lock(words[1]);
+                    return "HELD " + words[1] + " " + lock.isLockedByCurrentThread() + " " + lock.getLockCount();
+                });
+                break;
+            case "count":
+                answerInBackground(() -> SharedCounter.count(cluster.lock(words[1]), Integer.parseInt(words[2]),
+                        Integer.parseInt(words[3]), Paths.get(words[4]), Paths.get(words[5])));
+                break;
+            case "shed":
+                answerInBackground(() -> ShedLockTask.execute(cluster, words[1], Long.parseLong(words[2]),
+                        Long.parseLong(words[3]), Long.parseLong(words[4]), Paths.get(words[5])));
+                break;
             default:
-                return "ERROR unknown command '" + command + "'; known: members, close, exit";
+                out.println("ERROR unknown command '" + words[0]
+                        + "'; known: members, leader, close, lock, unlock, held, count, shed, exit");
+        }
+    }
+
+    private List<String> memberNames() {
+        List<String> names = new ArrayList<String>();
+        for (ClusterMember member : cluster.members()) {
+            names.add(member.name());
+        }
+        return names;
+    }
+
+    private String unlock(String name) {
+        try {
+            cluster.lock(name).unlock();
+            return "UNLOCK " + name + " ok";
+        } catch (RuntimeException e) {
+            return "UNLOCK " + name + " failed " + oneLine(e);
+        }
+    }
+
+    /** A command's work, which returns its answer. */
+    private interface Command {
+        String run() throws Throwable;
+    }
+
+    private void answerNow(Command command) {
+        out.println(answer(command));
+    }
+
+    private void answerAsOwner(Command command) {
+        lockOwner.execute(() -> answerNow(command));
+    }
+
+    private void answerInBackground(Command command) {
+        Thread worker = new Thread(() -> answerNow(command), "command");
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    private static String answer(Command command) {
+        try {
+            return command.run();
+        } catch (Throwable e) {
+            return "ERROR " + oneLine(e);
         }
     }
 
@@ -92,8 +187,8 @@ public final class NodeProcess {
         throw new IllegalStateException("node '" + cluster.nodeName() + "' does not list itself as a member");
     }
 
+    /** The exception's class and message on one line. */
     private static String oneLine(Throwable e) {
-        String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
-        return message.replace('\n', ' ').replace('\r', ' ');
+        return e.toString().replace('\n', ' ').replace('\r', ' ');
     }
 }

@@ -3,8 +3,9 @@ package org.openmrs.module.cluster.it;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+import static org.openmrs.module.cluster.it.ChildNodes.START_TIMEOUT_MS;
+import static org.openmrs.module.cluster.it.ChildNodes.names;
 
-import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,16 +13,13 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
-import org.junit.After;
 import org.junit.Rule;
 import org.junit.Test;
-import org.junit.rules.TestName;
 
 /**
  * Nodes in JVMs of their own on loopback: they form one cluster, see a crashed, closed or
@@ -29,7 +27,6 @@ import org.junit.rules.TestName;
  */
 public class MembershipIT {
 
-    private static final long START_TIMEOUT_MS = 30_000;
     private static final long FORM_TIMEOUT_MS = 10_000;
     private static final long CRASH_NOTICED_MS = 5_000;
     private static final long LEAVE_NOTICED_MS = 1_000;
@@ -38,19 +35,11 @@ public class MembershipIT {
     private static final String SECRET = "it-secret-0123456789";
 
     @Rule
-    public final TestName testName = new TestName();
-
-    private final String clusterName = "it-" + UUID.randomUUID();
-    private final List<ChildNode> children = new ArrayList<>();
-
-    @After
-    public void killChildren() {
-        children.forEach(ChildNode::kill);
-    }
+    public final ChildNodes children = new ChildNodes();
 
     @Test(timeout = 90_000)
     public void nodesStartedOneAfterAnotherFormOneCluster() throws IOException {
-        List<ChildNode> nodes = startOneAfterAnother(3);
+        List<ChildNode> nodes = children.startOneAfterAnother(3);
         ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
     }
 
@@ -60,10 +49,10 @@ public class MembershipIT {
         String seeds = ports.stream().map(port -> "127.0.0.1:" + port).collect(Collectors.joining(","));
         List<ChildNode> nodes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            Properties config = config("n" + (i + 1));
+            Properties config = children.config("n" + (i + 1));
             config.setProperty("cluster.bind", "127.0.0.1:" + ports.get(i));
             config.setProperty("cluster.seeds", seeds);
-            nodes.add(launch("n" + (i + 1), config));
+            nodes.add(children.launch("n" + (i + 1), config));
         }
         for (ChildNode node : nodes) {
             assertTrue(node.label() + " did not start: " + node.error(), node.awaitStart(START_TIMEOUT_MS));
@@ -73,7 +62,7 @@ public class MembershipIT {
 
     @Test(timeout = 90_000)
     public void aKilledNodeIsSeenGoneByTheOthers() throws IOException {
-        List<ChildNode> nodes = startOneAfterAnother(3);
+        List<ChildNode> nodes = children.startOneAfterAnother(3);
         ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
         ChildNode victim = nodes.remove(2);
         long killed = System.nanoTime();
@@ -85,7 +74,7 @@ public class MembershipIT {
 
     @Test(timeout = 90_000)
     public void aClosedNodeIsSeenGoneWithinASecond() throws IOException {
-        List<ChildNode> nodes = startOneAfterAnother(3);
+        List<ChildNode> nodes = children.startOneAfterAnother(3);
         ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
         ChildNode leaving = nodes.remove(2);
         long closing = System.nanoTime();
@@ -97,7 +86,7 @@ public class MembershipIT {
 
     @Test(timeout = 90_000)
     public void aNodeLeftOpenLeavesWhenItsJvmEnds() throws IOException {
-        List<ChildNode> nodes = startOneAfterAnother(2);
+        List<ChildNode> nodes = children.startOneAfterAnother(2);
         ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
         ChildNode leaving = nodes.remove(1);
         assertEquals("exit status of " + leaving.label(), 0, leaving.exit());
@@ -109,30 +98,30 @@ public class MembershipIT {
 
     @Test(timeout = 90_000)
     public void aNodeOfAnotherAppVersionIsRefused() throws IOException {
-        Properties first = config("n1");
+        Properties first = children.config("n1");
         first.setProperty("cluster.app.version", "2.7.0");
-        ChildNode member = startAndAwait("n1", first);
+        ChildNode member = children.startAndAwait("n1", first);
 
-        Properties other = config("n2");
+        Properties other = children.config("n2");
         other.setProperty("cluster.app.version", "2.7.1");
         other.setProperty("cluster.seeds", member.address());
         other.setProperty("cluster.join.timeout.ms", "10000");
-        String error = awaitRefusal(launch("n2", other), member);
+        String error = awaitRefusal(children.launch("n2", other), member);
         assertTrue("the refusal should name both versions: " + error,
                 error.contains("2.7.0") && error.contains("2.7.1"));
     }
 
     @Test(timeout = 90_000)
     public void aNodeWithAWrongSecretIsRefused() throws IOException {
-        Properties first = config("n1");
+        Properties first = children.config("n1");
         first.setProperty("cluster.secret", SECRET);
-        ChildNode member = startAndAwait("n1", first);
+        ChildNode member = children.startAndAwait("n1", first);
 
-        Properties other = config("n2");
+        Properties other = children.config("n2");
         other.setProperty("cluster.secret", "not-" + SECRET);
         other.setProperty("cluster.seeds", member.address());
         other.setProperty("cluster.join.timeout.ms", "5000");
-        awaitRefusal(launch("n2", other), member);
+        awaitRefusal(children.launch("n2", other), member);
     }
 
     /**
@@ -181,52 +170,6 @@ public class MembershipIT {
             }
         }
         return refused.error();
-    }
-
-    private List<ChildNode> startOneAfterAnother(int count) throws IOException {
-        List<ChildNode> nodes = new ArrayList<>();
-        for (int i = 1; i <= count; i++) {
-            Properties config = config("n" + i);
-            if (!nodes.isEmpty()) {
-                config.setProperty("cluster.seeds", nodes.get(0).address());
-            }
-            nodes.add(startAndAwait("n" + i, config));
-        }
-        return nodes;
-    }
-
-    private ChildNode startAndAwait(String name, Properties config) throws IOException {
-        ChildNode node = launch(name, config);
-        assertTrue(name + " did not start: " + node.error() + "; its log: " + node.log(),
-                node.awaitStart(START_TIMEOUT_MS));
-        return node;
-    }
-
-    private Properties config(String nodeName) {
-        Properties config = new Properties();
-        config.setProperty("cluster.name", clusterName);
-        config.setProperty("cluster.node.name", nodeName);
-        config.setProperty("cluster.bind", "127.0.0.1:0");
-        return config;
-    }
-
-    private ChildNode launch(String name, Properties config) throws IOException {
-        File log = new File(System.getProperty("openmrs.cluster.it.logs", "build/integration-logs"),
-                testName.getMethodName() + "-" + name + ".log");
-        ChildNode node = ChildNode.launch(name, childClasspath(), config, log);
-        children.add(node);
-        return node;
-    }
-
-    private static String childClasspath() {
-        String classpath = System.getProperty("openmrs.cluster.it.classpath");
-        assertTrue("system property openmrs.cluster.it.classpath is not set: run this test through Gradle",
-                classpath != null);
-        return classpath;
-    }
-
-    private static Set<String> names(List<ChildNode> nodes) {
-        return nodes.stream().map(ChildNode::name).collect(Collectors.toCollection(TreeSet::new));
     }
 
     private static void sleep(long ms) {

@@ -20,12 +20,14 @@ public final class Native {
     public static native void noop();
 
     /**
-     * Starts a node and blocks until it is a member. {@code nodeName}, {@code secret} and
-     * {@code dataDir} may be null; {@code seeds} is a comma-separated {@code host:port} list,
-     * possibly empty. Returns the node's handle, never 0.
+     * Starts a node and blocks until it is a member: of the membership and of the consensus group,
+     * with its lock session open. {@code nodeName}, {@code secret} and {@code dataDir} may be null;
+     * {@code seeds} is a comma-separated {@code host:port} list, possibly empty; {@code raftVoters}
+     * (at least 1) is how many nodes vote in consensus. Returns the node's handle, never 0.
      */
     public static native long nodeStart(String clusterName, String nodeName, String bind, String seeds,
-                                        String secret, String dataDir, String appVersion, long joinTimeoutMs);
+                                        String secret, String dataDir, String appVersion, long joinTimeoutMs,
+                                        int raftVoters);
 
     /** Leaves the cluster gracefully and stops the node's runtime. Idempotent. */
     public static native void nodeClose(long handle);
@@ -56,4 +58,52 @@ public final class Native {
      * {@code level, target, message} per record, an empty array when none came.
      */
     public static native String[] logPoll(long timeoutMs);
+
+    // Locks. The owner is (this node's session, threadId). The native side is not reentrant: the
+    // Java lock calls it for a thread's first hold and last unlock only. A fence is positive; 0
+    // means "not acquired". Each of these throws ClusterException when the node has lost contact
+    // with the majority, when no leader answers within 5 s, or when the node is closed.
+
+    /** One attempt, no queueing: the fence if granted, 0 if someone holds the lock. */
+    public static native long lockTry(long handle, String name, long threadId);
+
+    /**
+     * The first call with a {@code requestId} joins the lock's FIFO queue; every call waits up to
+     * {@code waitMs} for the grant and returns its fence, or 0 if {@code waitMs} passed first. The
+     * request then stays queued: call again with the same {@code requestId} to go on waiting, or
+     * {@link #lockCancel}. Wakes on the commit that grants it.
+     */
+    public static native long lockAcquire(long handle, String name, long threadId, long requestId, long waitMs);
+
+    /**
+     * Withdraws the request; if it was granted meanwhile, releases that grant. When it returns,
+     * the request holds nothing.
+     */
+    public static native void lockCancel(long handle, String name, long threadId, long requestId);
+
+    /**
+     * Releases the hold; the next waiter is granted.
+     *
+     * @throws IllegalMonitorStateException if the cluster no longer records this thread as the
+     *                                      holder with this fence (the lock was lost)
+     */
+    public static native void lockRelease(long handle, String name, long threadId, long fence);
+
+    /**
+     * Local, no network: true iff this node's replica records this owner with this fence and this
+     * node's lease on its session is valid (it has been in contact with a majority recently).
+     */
+    public static native boolean lockHeld(long handle, String name, long threadId, long fence);
+
+    /** Linearizable: whether anyone in the cluster holds the lock. */
+    public static native boolean lockIsLocked(long handle, String name);
+
+    /**
+     * ShedLock semantics: true, and held by this node's session until {@code lockUntilEpochMs},
+     * if the name is free or its hold has expired at {@code nowEpochMs}; false otherwise.
+     */
+    public static native boolean shedLock(long handle, String name, long nowEpochMs, long lockUntilEpochMs);
+
+    /** Ends this node's ShedLock hold at {@code unlockAtEpochMs}: now, or later to honour lockAtLeastFor. */
+    public static native void shedUnlock(long handle, String name, long unlockAtEpochMs);
 }
