@@ -16,8 +16,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
 const CAPACITY: usize = 10_000;
-/// Records of other crates (foca, tokio) are kept from DEBUG down only when TRACE is asked for:
-/// their debug output is per packet.
+/// Records of other crates (openraft, foca, tokio) are kept from INFO down only when TRACE is
+/// asked for: openraft logs whole Raft states at INFO, foca every packet at DEBUG.
 const OWN_TARGET: &str = "openmrs_cluster";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ fn enabled(metadata: &Metadata<'_>) -> bool {
     let max = QUEUE.max_rank.load(Ordering::Relaxed);
     let rank = level_rank(*metadata.level());
     let own = metadata.target().starts_with(OWN_TARGET);
-    rank <= max && (own || rank <= level_rank(Level::INFO) || max == level_rank(Level::TRACE))
+    rank <= max && (own || rank <= level_rank(Level::WARN) || max == level_rank(Level::TRACE))
 }
 
 struct QueueLayer;

@@ -17,7 +17,7 @@ pub mod timing;
 mod types;
 
 pub use durable::DurableIdentity;
-pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError};
+pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError, Renewal};
 pub use types::{NodeId, RaftPeer};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -214,15 +214,17 @@ impl Consensus {
         Ok(())
     }
 
-    /// After the cluster ended this node's session (it was cut off or frozen past the expiry),
-    /// a node that is back in contact opens a new one: its old holds are gone, new calls work.
+    /// After the leader says the cluster ended this node's session (it was cut off or frozen
+    /// past the expiry), the node opens a new one: its old holds are gone, new calls work.
     async fn replace_ended_session(&self) {
         let session = self.session();
-        if !self.in_service.load(std::sync::atomic::Ordering::Acquire)
-            || self.replica.read(|s| s.has_session(session))
-        {
+        if !self.in_service.load(std::sync::atomic::Ordering::Acquire) {
             return;
         }
+        // This replica may be too stale to have applied the end itself: fail the old waits now.
+        self.waiters.fail_all(
+            "this node's lock session was ended by the cluster while it was out of contact",
+        );
         let fresh = rand::random();
         tracing::warn!(
             old = session,
@@ -327,6 +329,15 @@ impl Consensus {
 
     /// Sends a request to `addr` over a pooled channel.
     async fn call(&self, addr: SocketAddr, request: ConsensusRequest) -> Option<ConsensusReply> {
+        self.call_within(addr, request, RPC_TIMEOUT).await
+    }
+
+    async fn call_within(
+        &self,
+        addr: SocketAddr,
+        request: ConsensusRequest,
+        ttl: Duration,
+    ) -> Option<ConsensusReply> {
         let mut channel = self
             .channels
             .lock()
@@ -337,7 +348,7 @@ impl Consensus {
             group: self.group,
             request: Box::new(request),
         });
-        let reply = channel.call(&frame, RPC_TIMEOUT).await;
+        let reply = channel.call(&frame, ttl).await;
         match reply {
             Ok(Frame {
                 body: Body::ConsensusReply(reply),
@@ -495,15 +506,20 @@ impl Consensus {
     }
 
     /// Leader side of a keepalive: yes only while a quorum recently confirmed this leadership.
-    fn renew(&self, session: u64) -> bool {
+    fn renew(&self, session: u64) -> Renewal {
         if !self.is_leader() || !self.confirmed_recently() {
-            return false;
+            return Renewal::NotLeader;
+        }
+        if !self.replica.read(|s| s.has_session(session)) {
+            return Renewal::Ended;
         }
         self.leader_state
             .lock()
             .keepalives
             .insert(session, Instant::now());
-        true
+        Renewal::Renewed {
+            index: self.replica.applied_index(),
+        }
     }
 
     async fn confirm_leadership(self: Arc<Self>) {
@@ -534,25 +550,50 @@ impl Consensus {
             }
             let sent = Instant::now();
             let session = self.session();
-            let renewed = if self.is_leader() {
+            let renewal = if self.is_leader() {
                 self.renew(session)
             } else if let Some(addr) = self.leader_addr() {
-                matches!(
-                    self.call(addr, ConsensusRequest::KeepAlive { session })
-                        .await,
-                    Some(ConsensusReply::KeepAlive(true))
-                )
-            } else {
-                false
-            };
-            if renewed {
-                self.replace_ended_session().await;
-                let mut lease = self.lease.lock();
-                if lease.is_none_or(|until| until < sent + LEASE) {
-                    *lease = Some(sent + LEASE);
+                match self
+                    .call_within(
+                        addr,
+                        ConsensusRequest::KeepAlive { session },
+                        KEEPALIVE_TIMEOUT,
+                    )
+                    .await
+                {
+                    Some(ConsensusReply::KeepAlive(renewal)) => renewal,
+                    _ => Renewal::NotLeader,
                 }
+            } else {
+                Renewal::NotLeader
+            };
+            match renewal {
+                Renewal::Renewed { index } => {
+                    // The lease must not outlive what this replica knows: wait (briefly) until
+                    // it has applied what the leader had, or skip this renewal.
+                    if self.catch_up(index, KEEPALIVE_EVERY).await {
+                        let mut lease = self.lease.lock();
+                        if lease.is_none_or(|until| until < sent + LEASE) {
+                            *lease = Some(sent + LEASE);
+                        }
+                    }
+                }
+                Renewal::Ended => self.replace_ended_session().await,
+                Renewal::NotLeader => {}
             }
         }
+    }
+
+    /// Waits up to `limit` for this replica to apply entry `index`.
+    async fn catch_up(&self, index: u64, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.replica.applied_index() < index {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
     }
 
     /// Panics when the last renewal was sent longer ago than the panic timeout: cut off, or
@@ -598,7 +639,7 @@ impl Consensus {
         if let Err(e) = self.propose(close, deadline).await {
             tracing::warn!(error = %e, "could not end this node's lock session; the leader will expire it");
         }
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && !self.is_alone() {
             let left = if self.is_leader() {
                 self.remove_member(self.id, incarnation).await
             } else if let Some(addr) = self.leader_addr() {
@@ -624,6 +665,17 @@ impl Consensus {
         if let Err(e) = self.raft.shutdown().await {
             tracing::debug!(error = %e, "Raft shutdown");
         }
+    }
+
+    /// Whether this node is the group's only member: nobody to hand anything to.
+    fn is_alone(&self) -> bool {
+        let metrics = self.raft.metrics().borrow().clone();
+        let alone = metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .all(|(id, _)| *id == self.id);
+        alone
     }
 
     /// Leader side of a leave: the node gives up its vote (to a live learner if there is one)

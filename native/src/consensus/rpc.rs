@@ -38,13 +38,25 @@ pub enum ConsensusReply {
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
     Proposed(Result<Decided, LeaderError>),
-    KeepAlive(bool),
+    KeepAlive(Renewal),
     IsLocked(Result<bool, LeaderError>),
     Left(Result<(), LeaderError>),
     /// The receiver belongs to another consensus group (a cluster formed apart).
     WrongGroup {
         theirs: u64,
     },
+}
+
+/// The leader's answer to a keepalive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Renewal {
+    /// Renewed. The lease counts once this node's replica has applied up to `index` (the
+    /// leader's last applied entry), so that what the node reads locally is as fresh as the lease.
+    Renewed { index: u64 },
+    /// The cluster ended this session: the node must open a new one; its holds are lost.
+    Ended,
+    /// Not a leader a quorum confirms: ask again, or ask the new leader.
+    NotLeader,
 }
 
 /// A command's outcome and the index of the log entry that decided it.

@@ -17,6 +17,8 @@ pub const ELECTION_MIN_MS: u64 = 400;
 pub const ELECTION_MAX_MS: u64 = 800;
 
 pub const KEEPALIVE_EVERY: Duration = Duration::from_millis(200);
+/// A keepalive to a leader that froze must not hold up the next one (to the new leader).
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_millis(300);
 pub const LEASE: Duration = Duration::from_millis(1800);
 pub const CONFIRM_EVERY: Duration = Duration::from_millis(100);
 pub const CONFIRMED_WITHIN: Duration = Duration::from_millis(300);

@@ -3,15 +3,35 @@
 //! Every call first checks this node's lease: a node cut off from the majority must not act
 //! as a holder, since its locks will pass on once its session expires.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Node;
-use crate::consensus::timing::{PROPOSE_TIMEOUT, RIDE_OUT};
-use crate::consensus::Decided;
+use crate::consensus::timing::{PROPOSE_TIMEOUT, RIDE_OUT, SESSION_EXPIRY};
+use crate::consensus::{Consensus, Decided};
 use crate::coordination::{Command, Outcome, Owner, WaitResult};
 use crate::error::{ClusterError, Result};
+
+/// How long a release or cancel whose answer was lost keeps being retried: past two session
+/// expiries the session is gone and its holds with it.
+const CLEAN_UP_FOR: Duration = Duration::from_millis(2 * SESSION_EXPIRY.as_millis() as u64);
+
+/// Proposes `command` until the cluster answers or the session cannot hold anything any more.
+async fn settle(consensus: Arc<Consensus>, command: Command) {
+    let deadline = Instant::now() + CLEAN_UP_FOR;
+    while Instant::now() < deadline {
+        match consensus.propose(command.clone(), deadline).await {
+            Ok(_) => return,
+            Err(e) => tracing::debug!(error = %e, ?command, "retrying a release"),
+        }
+    }
+    tracing::warn!(
+        ?command,
+        "a release got no answer; the lock passes on when the session ends"
+    );
+}
 
 impl Node {
     fn owner(&self, thread: u64) -> Owner {
@@ -48,17 +68,22 @@ impl Node {
     /// For a call that waits anyway: a lease lapsed for less than `RIDE_OUT` (a leader
     /// failover) is waited out, within `wait`. Returns whether the lease is valid.
     pub(super) fn await_lease(&self, wait: Duration) -> Result<bool> {
-        self.ensure_open()?;
-        if self.consensus.panic.reason().is_some() {
-            return self.ensure_lease().map(|()| false);
-        }
         let until = std::time::Instant::now() + wait;
         loop {
-            match self.consensus.lease_lapsed_for() {
-                None => return Ok(true),
-                Some(lapsed) if lapsed > RIDE_OUT => return Err(self.lost_majority()),
-                Some(_) if std::time::Instant::now() >= until => return Ok(false),
-                Some(_) => std::thread::sleep(Duration::from_millis(20)),
+            match self.ensure_lease() {
+                Ok(()) => return Ok(true),
+                Err(ClusterError::LostMajority(_))
+                    if self
+                        .consensus
+                        .lease_lapsed_for()
+                        .is_none_or(|l| l <= RIDE_OUT) =>
+                {
+                    if std::time::Instant::now() >= until {
+                        return Ok(false);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -76,12 +101,29 @@ impl Node {
         })
     }
 
+    /// Proposes `command` in the background until it lands (a release, or the cancel of a
+    /// request whose answer was lost), so that no hold stays recorded without a Java owner.
+    fn settle_in_background(&self, lock: &str, thread: u64, command: Command) {
+        let runtime = self.runtime.read();
+        let Some(rt) = runtime.as_ref() else {
+            return;
+        };
+        let (consensus, pending) = (Arc::clone(&self.consensus), Arc::clone(&self.pending));
+        let (lock, thread_id) = (lock.to_string(), thread);
+        pending.begin(&lock, thread_id);
+        rt.spawn(async move {
+            settle(consensus, command).await;
+            pending.end(&lock, thread_id);
+        });
+    }
+
     /// A grant answered by the leader before this replica applied it: remembered until the
     /// replica catches up, so that the holder sees its own hold at once.
     fn granted(&self, lock: &str, thread: u64, fence: u64, index: u64) -> u64 {
+        let session = self.consensus.session();
         self.recent_grants
             .lock()
-            .insert((lock.to_string(), thread), (fence, index));
+            .insert((lock.to_string(), thread), (session, fence, index));
         fence
     }
 
@@ -92,16 +134,33 @@ impl Node {
         ))
     }
 
+    fn cancel_command(&self, lock: &str, thread: u64, request: u64) -> Command {
+        Command::Cancel {
+            lock: lock.to_string(),
+            owner: self.owner(thread),
+            request,
+        }
+    }
+
     /// One attempt, without queueing: the fence, or `None` when someone else holds the lock.
     pub fn lock_try(&self, lock: &str, thread: u64) -> Result<Option<u64>> {
         self.ensure_lease()?;
+        self.pending.wait_thread(lock, thread, PROPOSE_TIMEOUT);
+        let request = rand::random();
         let command = Command::Acquire {
             lock: lock.to_string(),
             owner: self.owner(thread),
-            request: rand::random(),
+            request,
             queue: false,
         };
-        let decided = self.decide(command)?;
+        let decided = match self.decide(command) {
+            Ok(decided) => decided,
+            Err(e) => {
+                // The grant may have happened with its answer lost.
+                self.settle_in_background(lock, thread, self.cancel_command(lock, thread, request));
+                return Err(e);
+            }
+        };
         match decided.outcome {
             Outcome::Granted { fence } => {
                 Ok(Some(self.granted(lock, thread, fence, decided.index)))
@@ -128,6 +187,7 @@ impl Node {
         }
         let waiters = &self.consensus.waiters;
         if !waiters.is_registered(request) {
+            self.pending.wait_thread(lock, thread, PROPOSE_TIMEOUT);
             waiters.register(request);
             let command = Command::Acquire {
                 lock: lock.to_string(),
@@ -135,26 +195,35 @@ impl Node {
                 request,
                 queue: true,
             };
-            match self.decide(command).map(|d| (d.outcome, d.index)) {
-                Ok((Outcome::Granted { fence }, index)) => {
-                    waiters.forget(request);
-                    return Ok(Some(self.granted(lock, thread, fence, index)));
-                }
-                Ok((Outcome::Queued, _)) => {}
-                Ok((Outcome::NoSession, _)) => {
-                    waiters.forget(request);
-                    return Err(self.session_ended());
-                }
-                Ok((other, _)) => {
-                    waiters.forget(request);
+            let outcome = self.decide(command);
+            if !matches!(&outcome, Ok(d) if d.outcome == Outcome::Queued) {
+                waiters.forget(request);
+            }
+            match outcome {
+                Ok(Decided {
+                    outcome: Outcome::Granted { fence },
+                    index,
+                }) => return Ok(Some(self.granted(lock, thread, fence, index))),
+                Ok(Decided {
+                    outcome: Outcome::Queued,
+                    ..
+                }) => {}
+                Ok(Decided {
+                    outcome: Outcome::NoSession,
+                    ..
+                }) => return Err(self.session_ended()),
+                Ok(other) => {
                     return Err(ClusterError::Protocol(format!(
                         "unexpected outcome {other:?}"
-                    )));
+                    )))
                 }
                 Err(e) => {
-                    // The request may have been queued anyway; withdraw it before giving up.
-                    waiters.forget(request);
-                    let _ = self.lock_cancel(lock, thread, request);
+                    // The request may have been queued or granted anyway: withdraw it.
+                    self.settle_in_background(
+                        lock,
+                        thread,
+                        self.cancel_command(lock, thread, request),
+                    );
                     return Err(e);
                 }
             }
@@ -169,36 +238,37 @@ impl Node {
     /// Withdraws a request; if it was granted meanwhile, that grant is released.
     pub fn lock_cancel(&self, lock: &str, thread: u64, request: u64) -> Result<()> {
         self.consensus.waiters.forget(request);
-        let command = Command::Cancel {
-            lock: lock.to_string(),
-            owner: self.owner(thread),
-            request,
-        };
-        self.propose(command).map(|_| ())
+        if let Err(e) = self.propose(self.cancel_command(lock, thread, request)) {
+            self.settle_in_background(lock, thread, self.cancel_command(lock, thread, request));
+            return Err(e);
+        }
+        Ok(())
     }
 
-    /// Releases a hold. `Ok(false)`: the cluster no longer records this holder with this fence.
+    /// Releases a hold. `Ok(false)`: this node no longer held it validly (lost lease or
+    /// session). The release is sent either way, and retried in the background when its answer
+    /// is lost, so that a hold the cluster still records does not outlive its Java owner.
     pub fn lock_release(&self, lock: &str, thread: u64, fence: u64) -> Result<bool> {
         self.ensure_open()?;
+        let held = self.lock_held(lock, thread, fence);
         self.recent_grants
             .lock()
             .remove(&(lock.to_string(), thread));
-        if !self.consensus.lease_valid() {
-            return Ok(false);
-        }
         let command = Command::Release {
             lock: lock.to_string(),
             owner: self.owner(thread),
             fence,
         };
+        if !held {
+            self.settle_in_background(lock, thread, command);
+            return Ok(false);
+        }
         match self.propose(command.clone()) {
             Ok(outcome) => Ok(outcome == Outcome::Done),
-            // The first answer was lost: a retry that finds the lock no longer ours means the
-            // first attempt released it.
-            Err(ClusterError::Unavailable(_)) => Ok(matches!(
-                self.propose(command)?,
-                Outcome::Done | Outcome::NotOwner
-            )),
+            Err(ClusterError::Unavailable(_)) => {
+                self.settle_in_background(lock, thread, command);
+                Ok(true)
+            }
             Err(e) => Err(e),
         }
     }
@@ -209,10 +279,11 @@ impl Node {
         if !self.consensus.lease_valid() {
             return false;
         }
+        let session = self.consensus.session();
         let key = (lock.to_string(), thread);
         let mut recent = self.recent_grants.lock();
-        if let Some((granted, index)) = recent.get(&key).copied() {
-            if self.consensus.applied_index() < index {
+        if let Some((granted_to, granted, index)) = recent.get(&key).copied() {
+            if granted_to == session && self.consensus.applied_index() < index {
                 return granted == fence;
             }
             recent.remove(&key);
@@ -222,9 +293,11 @@ impl Node {
         self.consensus.read(|s| s.holds(lock, owner, fence))
     }
 
-    /// Linearizable: whether anyone in the cluster holds the lock.
+    /// Linearizable: whether anyone in the cluster holds the lock (after this node's own
+    /// releases of it have landed).
     pub fn lock_is_locked(&self, lock: &str) -> Result<bool> {
         self.ensure_lease()?;
+        self.pending.wait_lock(lock, PROPOSE_TIMEOUT);
         let consensus = &self.consensus;
         self.run(async move { consensus.is_locked(lock).await })
     }

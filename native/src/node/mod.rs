@@ -4,6 +4,7 @@
 mod dispatch;
 mod join;
 mod locks;
+mod pending;
 mod queues;
 mod schedules;
 
@@ -43,10 +44,13 @@ pub struct Node {
     consensus: Arc<Consensus>,
     /// Held shared by every call that runs on the runtime, exclusively by `close`.
     runtime: RwLock<Option<Runtime>>,
-    /// Lock grants this node received before its replica applied them: (lock, thread) to
-    /// (fence, log index).
-    recent_grants: Mutex<HashMap<(String, u64), (u64, u64)>>,
+    recent_grants: Mutex<HashMap<(String, u64), RecentGrant>>,
+    pending: Arc<pending::Pending>,
 }
+
+/// A lock grant this node received before its replica applied it, keyed by (lock, thread):
+/// (session, fence, index of the log entry that granted it).
+type RecentGrant = (u64, u64, u64);
 
 /// The node's place in the cluster, as `Cluster.status()` reports it.
 #[derive(Debug, Clone)]
@@ -77,6 +81,7 @@ impl Node {
                 consensus,
                 runtime: RwLock::new(Some(runtime)),
                 recent_grants: Mutex::new(HashMap::new()),
+                pending: Arc::default(),
             }),
             Err(e) => {
                 runtime.shutdown_timeout(Duration::from_secs(1));

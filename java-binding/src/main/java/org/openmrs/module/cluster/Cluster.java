@@ -66,7 +66,7 @@ public final class Cluster implements AutoCloseable {
         long handle = Native.nodeStart(config.clusterName(), config.nodeName().orElse(null), config.bind(),
                 String.join(",", config.seeds()), config.secret().orElse(null),
                 config.dataDir().map(Object::toString).orElse(null), config.appVersion(),
-                config.joinTimeout().toMillis(), config.raftVoters());
+                config.joinTimeout().toMillis(), config.raftVoters(), config.panicTimeout().toMillis());
         try {
             Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle));
             register(cluster);

@@ -43,8 +43,12 @@ public final class ClusterConfig {
     private static final String APP_VERSION = "cluster.app.version";
     private static final String JOIN_TIMEOUT_MS = "cluster.join.timeout.ms";
     private static final String RAFT_VOTERS = "cluster.raft.voters";
+    private static final String PANIC_TIMEOUT_MS = "cluster.panic.timeout.ms";
+    /** Shorter, a node would panic during an ordinary leader failover. */
+    private static final long MIN_PANIC_TIMEOUT_MS = 2500;
     private static final List<String> KNOWN_KEYS = Collections.unmodifiableList(Arrays.asList(
-            NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS, RAFT_VOTERS));
+            NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS, RAFT_VOTERS,
+            PANIC_TIMEOUT_MS));
     private static final int MIN_SECRET_LENGTH = 16;
     private static final int MAX_RAFT_VOTERS = 9;
 
@@ -57,6 +61,7 @@ public final class ClusterConfig {
     private final String appVersion;
     private final Duration joinTimeout;
     private final int raftVoters;
+    private final Duration panicTimeout;
 
     private ClusterConfig(Builder b) {
         this.clusterName = b.clusterName;
@@ -68,6 +73,7 @@ public final class ClusterConfig {
         this.appVersion = b.appVersion;
         this.joinTimeout = b.joinTimeout;
         this.raftVoters = b.raftVoters;
+        this.panicTimeout = b.panicTimeout;
     }
 
     public static Builder builder() {
@@ -111,10 +117,13 @@ public final class ClusterConfig {
             b.appVersion(value);
         }
         if ((value = read(properties, JOIN_TIMEOUT_MS)) != null) {
-            b.joinTimeout(Duration.ofMillis(parseMillis(value)));
+            b.joinTimeout(Duration.ofMillis(parseMillis(JOIN_TIMEOUT_MS, value)));
         }
         if ((value = read(properties, RAFT_VOTERS)) != null) {
             b.raftVoters(parseVoters(value));
+        }
+        if ((value = read(properties, PANIC_TIMEOUT_MS)) != null) {
+            b.panicTimeout(Duration.ofMillis(parseMillis(PANIC_TIMEOUT_MS, value)));
         }
         return b.build();
     }
@@ -147,7 +156,7 @@ public final class ClusterConfig {
         }
     }
 
-    private static long parseMillis(String value) {
+    private static long parseMillis(String key, String value) {
         long millis;
         try {
             millis = Long.parseLong(value);
@@ -156,7 +165,7 @@ public final class ClusterConfig {
         }
         if (millis <= 0) {
             throw new IllegalArgumentException(
-                    JOIN_TIMEOUT_MS + ": must be a positive number of milliseconds, got '" + value + "'");
+                    key + ": must be a positive number of milliseconds, got '" + value + "'");
         }
         return millis;
     }
@@ -193,6 +202,7 @@ public final class ClusterConfig {
         p.setProperty(APP_VERSION, appVersion);
         p.setProperty(JOIN_TIMEOUT_MS, Long.toString(joinTimeout.toMillis()));
         p.setProperty(RAFT_VOTERS, Integer.toString(raftVoters));
+        p.setProperty(PANIC_TIMEOUT_MS, Long.toString(panicTimeout.toMillis()));
         return p;
     }
 
@@ -244,6 +254,11 @@ public final class ClusterConfig {
         return raftVoters;
     }
 
+    /** How long a node may be out of contact with the majority before it panics. */
+    public Duration panicTimeout() {
+        return panicTimeout;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof ClusterConfig)) {
@@ -253,12 +268,14 @@ public final class ClusterConfig {
         return clusterName.equals(other.clusterName) && Objects.equals(nodeName, other.nodeName)
                 && bind.equals(other.bind) && seeds.equals(other.seeds) && Objects.equals(secret, other.secret)
                 && Objects.equals(dataDir, other.dataDir) && appVersion.equals(other.appVersion)
-                && joinTimeout.equals(other.joinTimeout) && raftVoters == other.raftVoters;
+                && joinTimeout.equals(other.joinTimeout) && raftVoters == other.raftVoters
+                && panicTimeout.equals(other.panicTimeout);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(clusterName, nodeName, bind, seeds, secret, dataDir, appVersion, joinTimeout, raftVoters);
+        return Objects.hash(clusterName, nodeName, bind, seeds, secret, dataDir, appVersion, joinTimeout, raftVoters,
+                panicTimeout);
     }
 
     /** Every setting but the secret, which shows only whether it is set. */
@@ -268,7 +285,8 @@ public final class ClusterConfig {
                 + ", " + BIND + "=" + bind + ", " + SEEDS + "=" + seeds
                 + ", " + SECRET + "=" + (secret == null ? "(none)" : "(set)") + ", " + DATA_DIR + "=" + dataDir
                 + ", " + APP_VERSION + "=" + appVersion + ", " + JOIN_TIMEOUT_MS + "=" + joinTimeout.toMillis()
-                + ", " + RAFT_VOTERS + "=" + raftVoters + "}";
+                + ", " + RAFT_VOTERS + "=" + raftVoters + ", " + PANIC_TIMEOUT_MS + "=" + panicTimeout.toMillis()
+                + "}";
     }
 
     /** Collects settings; {@link #build()} checks them all. */
@@ -283,6 +301,7 @@ public final class ClusterConfig {
         private String appVersion = "unversioned";
         private Duration joinTimeout = Duration.ofSeconds(30);
         private int raftVoters = 3;
+        private Duration panicTimeout = Duration.ofSeconds(5);
 
         private Builder() {
         }
@@ -351,6 +370,16 @@ public final class ClusterConfig {
             return this;
         }
 
+        /**
+         * {@code cluster.panic.timeout.ms}: a node out of contact with the majority of the voters
+         * for longer than this panics (its panic listeners run, and lock, queue and scheduler calls
+         * fail until it is restarted); at least 2500 ms, default 5 s.
+         */
+        public Builder panicTimeout(Duration timeout) {
+            this.panicTimeout = timeout;
+            return this;
+        }
+
         /** @throws IllegalArgumentException whose message starts with the key of the bad setting */
         public ClusterConfig build() {
             ConfigValues.requireName(NAME, clusterName);
@@ -381,6 +410,10 @@ public final class ClusterConfig {
             }
             if (raftVoters < 1 || raftVoters > MAX_RAFT_VOTERS) {
                 throw new IllegalArgumentException(votersRule(Integer.toString(raftVoters)));
+            }
+            if (panicTimeout == null || panicTimeout.toMillis() < MIN_PANIC_TIMEOUT_MS) {
+                throw new IllegalArgumentException(PANIC_TIMEOUT_MS + ": must be at least " + MIN_PANIC_TIMEOUT_MS
+                        + " milliseconds, got '" + (panicTimeout == null ? null : panicTimeout.toMillis()) + "'");
             }
             return new ClusterConfig(this);
         }

@@ -27,7 +27,7 @@ public final class Native {
      */
     public static native long nodeStart(String clusterName, String nodeName, String bind, String seeds,
                                         String secret, String dataDir, String appVersion, long joinTimeoutMs,
-                                        int raftVoters);
+                                        int raftVoters, long panicTimeoutMs);
 
     /** Leaves the cluster gracefully and stops the node's runtime. Idempotent. */
     public static native void nodeClose(long handle);
