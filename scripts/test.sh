@@ -16,7 +16,7 @@ cargo fmt --check || status=1
 cargo clippy --all-targets --quiet -- -D warnings || status=1
 
 echo "== cargo test"
-cargo test --no-fail-fast 2>&1 | tee "$logs/cargo.txt"
+cargo test --no-fail-fast -- --test-threads=2 2>&1 | tee "$logs/cargo.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "== gradle build integrationTest"
