@@ -106,4 +106,52 @@ public final class Native {
 
     /** Ends this node's ShedLock hold at {@code unlockAtEpochMs}: now, or later to honour lockAtLeastFor. */
     public static native void shedUnlock(long handle, String name, long unlockAtEpochMs);
+
+    // Queues, schedules, panic. After a panic every lock, queue and schedule call throws
+    // ClusterException naming the reason.
+
+    /** Appends the item; returns once it is committed (never lost while a majority of voters lives). */
+    public static native void queueOffer(long handle, String queue, byte[] item);
+
+    /**
+     * Claims the oldest unclaimed item for this node, waiting up to {@code waitMs} for an offer
+     * (woken by the commit, not a timer): its claim id as 8 big-endian bytes followed by the
+     * item; null when none came.
+     */
+    public static native byte[] queuePoll(long handle, String queue, long waitMs);
+
+    /**
+     * Acknowledges ({@code ack}: the item is gone) or releases (back in its place in line) a
+     * claim; false if this node no longer holds it (its session ended and the item went back).
+     */
+    public static native boolean queueSettle(long handle, String queue, long claimId, boolean ack);
+
+    /** Items offered and not yet acknowledged, in this node's replica. */
+    public static native long queueSize(long handle, String queue);
+
+    /** This node takes part in the singleton schedule {@code name} (the first live participant owns it). */
+    public static native void scheduleJoin(long handle, String name);
+
+    /** This node stops taking part in the singleton schedule {@code name}. */
+    public static native void scheduleWithdraw(long handle, String name);
+
+    /** Local: this node owns the schedule now and its lease is valid. */
+    public static native boolean scheduleOwned(long handle, String name);
+
+    /**
+     * Asks to run period number {@code period} (epoch milliseconds / period length): true at most
+     * once per period in the whole cluster, and only for the owner; run the task only then.
+     */
+    public static native boolean scheduleRun(long handle, String name, long period);
+
+    /** Blocks up to {@code timeoutMs} until this node panics: the reason, or null. */
+    public static native String panicAwait(long handle, long timeoutMs);
+
+    // Fault injection, for tests only.
+
+    /** Drops every datagram to and from that peer and fails every request to it, as a partition would. */
+    public static native void faultIsolate(long handle, String peerHostPort);
+
+    /** Undoes all injected faults. */
+    public static native void faultHeal(long handle);
 }
