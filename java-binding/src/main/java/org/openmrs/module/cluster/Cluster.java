@@ -25,8 +25,11 @@ import org.openmrs.module.cluster.internal.NativeNode;
  * node throws {@link ClusterException}, except {@link #nodeName()} and {@link #close()}.
  * Thread-safe.
  *
- * <p>Caches, events, scheduled tasks, queues and panic listeners arrive with later issues; in
- * this build their accessors throw {@link UnsupportedOperationException}.
+ * <p>A node that loses contact with the majority of the voters for longer than the panic timeout
+ * panics: its {@link ClusterPanicListener}s are called once, and from then on its lock, queue and
+ * scheduler calls throw {@link ClusterException}; {@link #members()} and {@link #status()} still
+ * answer. Caches and events arrive with later issues; in this build their accessors throw
+ * {@link UnsupportedOperationException}.
  */
 public final class Cluster implements AutoCloseable {
 
@@ -44,10 +47,15 @@ public final class Cluster implements AutoCloseable {
     private final NativeNode node;
     private final String address;
     private final ConcurrentMap<String, ClusterLock> locks = new ConcurrentHashMap<String, ClusterLock>();
+    private final ConcurrentMap<String, NodeQueue<?>> queues = new ConcurrentHashMap<String, NodeQueue<?>>();
+    private final NodeScheduler scheduler;
+    private final PanicWatch panicWatch;
 
     private Cluster(NativeNode node, String address) {
         this.node = node;
         this.address = address;
+        this.scheduler = new NodeScheduler(node);
+        this.panicWatch = new PanicWatch(node);
     }
 
     /**
@@ -145,28 +153,46 @@ public final class Cluster implements AutoCloseable {
         throw notInThisBuild("events", "events across nodes");
     }
 
+    /** Runs tasks on one node of the cluster at a time; see {@link NodeScheduler}. */
     public ClusterScheduler scheduler() {
-        throw notInThisBuild("scheduler", "scheduled tasks");
+        node.ensureOpen();
+        return scheduler;
     }
 
+    /**
+     * The cluster-wide queue of this name. Every call with one name returns the same instance.
+     * Its items are Java-serialized; they are read back with the calling thread's context class
+     * loader, or else with the class loader of the code that first asked for the queue.
+     */
+    @SuppressWarnings("unchecked")
     public <T extends Serializable> ClusterQueue<T> queue(String name) {
-        throw notInThisBuild("queue", "queues");
+        Objects.requireNonNull(name, "name");
+        node.ensureOpen();
+        ClassLoader creator = creatorLoader();
+        return (ClusterQueue<T>) queues.computeIfAbsent(name, queueName -> new NodeQueue<T>(node, queueName, creator));
     }
 
+    /**
+     * Calls {@code listener} once, on a thread of this library, when this node panics: it lost
+     * contact with the majority of the voters for longer than {@code cluster.panic.timeout.ms}.
+     * A listener registered after the panic is called at once. A listener that throws is logged.
+     */
     public void onPanic(ClusterPanicListener listener) {
-        throw notInThisBuild("onPanic", "panic");
+        panicWatch.register(listener);
     }
 
     /**
      * Leaves the cluster at once, so that the others see this node go without waiting for a
-     * timeout, and stops the node; the locks it holds pass on at once. Does nothing if the node is
-     * already closed.
+     * timeout, and stops the node; the locks it holds and the queue items it claimed pass on at
+     * once, and its scheduled singletons stop here (waiting for a run in progress) and move to
+     * another node. Does nothing if the node is already closed.
      */
     @Override
     public void close() {
         if (!node.markClosed()) {
             return;
         }
+        scheduler.stopAll();
         unregister(this);
         Native.nodeClose(node.handle());
     }
@@ -180,6 +206,12 @@ public final class Cluster implements AutoCloseable {
         node.ensureOpen();
         return new UnsupportedOperationException(
                 "Cluster." + method + " arrives with the " + feature + " issue; not in this build");
+    }
+
+    /** The context class loader of the calling thread, or else this library's. */
+    private static ClassLoader creatorLoader() {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        return context != null ? context : Cluster.class.getClassLoader();
     }
 
     private static void register(Cluster cluster) {

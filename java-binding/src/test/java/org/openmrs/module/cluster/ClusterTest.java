@@ -104,6 +104,9 @@ public class ClusterTest {
         assertClosed(name, cluster::members);
         assertClosed(name, cluster::status);
         assertClosed(name, () -> cluster.lock("l"));
+        assertClosed(name, cluster::scheduler);
+        assertClosed(name, () -> cluster.queue("q"));
+        assertClosed(name, () -> cluster.onPanic(reason -> { }));
     }
 
     @Test(timeout = 30_000)
@@ -124,10 +127,7 @@ public class ClusterTest {
         return List.of(
                 () -> cluster.cache("c"),
                 () -> cluster.cache("c", CacheOptions.defaults()),
-                cluster::events,
-                cluster::scheduler,
-                () -> cluster.queue("q"),
-                () -> cluster.onPanic(reason -> { }));
+                cluster::events);
     }
 
     static void assertClosed(String name, ThrowingRunnable call) {
