@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.ClusterConfig;
@@ -33,8 +34,13 @@ import org.openmrs.module.cluster.ClusterMember;
  * {@link SharedCounter}; {@code COUNTED <name> <increments made>} when every thread is done</li>
  * <li>{@code shed <name> <lockAtMostFor ms> <lockAtLeastFor ms> <task ms> <runs file>}: see
  * {@link ShedLockTask}; {@code SHED <name> ran} or {@code SHED <name> skipped}</li>
+ * <li>{@code trylock <name> <wait ms>}: {@code TRYLOCK <name> <fence>} (0 if not acquired), or
+ * {@code TRYLOCK <name> failed <exception>}</li>
+ * <li>{@code stands <name>}: {@code STANDS <name> <isLockedByCurrentThread> <epoch ms after the
+ * answer>}, or {@code STANDS <name> failed <exception>}</li>
+ * <li>schedules, queues, panic and fault injection: see {@link CoordinationCommands}</li>
  * </ul>
- * {@code lock}, {@code unlock} and {@code held} run one after another on one thread, so that
+ * {@code lock}, {@code trylock}, {@code unlock}, {@code held} and {@code stands} run one after another on one thread, so that
  * they concern one owner; they, {@code count} and {@code shed} answer when done, while later
  * commands are read. A command that fails answers {@code ERROR <exception>}. On {@code exit}, or
  * at the end of its input, {@code main} returns without closing the node, as a forgetful
@@ -50,9 +56,12 @@ public final class NodeProcess {
         return thread;
     });
 
+    private final CoordinationCommands coordination;
+
     private NodeProcess(Cluster cluster, PrintStream out) {
         this.cluster = cluster;
         this.out = out;
+        this.coordination = new CoordinationCommands(cluster);
     }
 
     public static void main(String[] args) throws IOException {
@@ -128,9 +137,38 @@ public final class NodeProcess {
                 answerInBackground(() -> ShedLockTask.execute(cluster, words[1], Long.parseLong(words[2]),
                         Long.parseLong(words[3]), Long.parseLong(words[4]), Paths.get(words[5])));
                 break;
+            case "trylock":
+                answerAsOwner(() -> {
+                    try {
+                        long fence = cluster.lock(words[1]).tryLockAndGetFence(Long.parseLong(words[2]),
+                                TimeUnit.MILLISECONDS);
+                        return "TRYLOCK " + words[1] + " " + fence;
+                    } catch (RuntimeException e) {
+                        return "TRYLOCK " + words[1] + " failed " + oneLine(e);
+                    }
+                });
+                break;
+            case "stands":
+                answerAsOwner(() -> {
+                    try {
+                        boolean stands = cluster.lock(words[1]).isLockedByCurrentThread();
+                        return "STANDS " + words[1] + " " + stands + " " + System.currentTimeMillis();
+                    } catch (RuntimeException e) {
+                        return "STANDS " + words[1] + " failed " + oneLine(e);
+                    }
+                });
+                break;
             default:
-                out.println("ERROR unknown command '" + words[0]
-                        + "'; known: members, leader, close, lock, unlock, held, count, shed, exit");
+                Command command = coordination.command(words);
+                if (command == null) {
+                    out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
+                            + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
+                            + " size, isolate, heal, panicked, exit");
+                } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])) {
+                    answerInBackground(command);
+                } else {
+                    answerNow(command);
+                }
         }
     }
 
@@ -152,7 +190,7 @@ public final class NodeProcess {
     }
 
     /** A command's work, which returns its answer. */
-    private interface Command {
+    interface Command {
         String run() throws Throwable;
     }
 
