@@ -128,7 +128,8 @@ final class SingletonSchedule implements ScheduledSingleton {
     private void tick() {
         long period = System.currentTimeMillis() / periodMs;
         while (!closed && !node.isClosed()) {
-            period = Math.max(period + 1, System.currentTimeMillis() / periodMs);
+            // The next boundary; after a run longer than a period, the periods it covered are skipped.
+            period = Math.max(period + 1, System.currentTimeMillis() / periodMs + 1);
             if (!sleepUntil(period * periodMs)) {
                 return;
             }
