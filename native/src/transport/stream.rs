@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::crypto::ClusterKeys;
@@ -52,7 +52,8 @@ pub enum StreamError {
 }
 
 pub struct SecureStream {
-    tcp: TcpStream,
+    /// Buffered so that a chunk's length and body usually arrive in one read.
+    tcp: BufReader<TcpStream>,
     noise: snow::TransportState,
     peer: SocketAddr,
     scratch: Vec<u8>,
@@ -81,7 +82,7 @@ fn preamble() -> [u8; 5] {
     p
 }
 
-async fn write_block(tcp: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+async fn write_block(tcp: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> std::io::Result<()> {
     let len = u16::try_from(bytes.len()).expect("blocks are bounded by the Noise message size");
     let mut out = Vec::with_capacity(2 + bytes.len());
     out.extend_from_slice(&len.to_be_bytes());
@@ -89,7 +90,11 @@ async fn write_block(tcp: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
     tcp.write_all(&out).await
 }
 
-async fn read_block(tcp: &mut TcpStream, max: usize, buf: &mut Vec<u8>) -> Result<(), StreamError> {
+async fn read_block(
+    tcp: &mut (impl AsyncRead + Unpin),
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), StreamError> {
     let len = usize::from(tcp.read_u16().await?);
     if len > max {
         return Err(StreamError::Garbled("block longer than allowed"));
@@ -153,7 +158,7 @@ impl SecureStream {
             .into_transport_mode()
             .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
         Ok(SecureStream {
-            tcp,
+            tcp: BufReader::new(tcp),
             noise,
             peer: addr,
             scratch: Vec::new(),
@@ -202,7 +207,7 @@ impl SecureStream {
             .into_transport_mode()
             .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
         Ok(SecureStream {
-            tcp,
+            tcp: BufReader::new(tcp),
             noise,
             peer,
             scratch: Vec::new(),
