@@ -6,8 +6,7 @@ use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jlong};
 use jni::EnvUnowned;
 
-use super::errors::ThrowJava;
-use super::{handles, on_named, Outcome};
+use super::{on_named, on_node};
 
 fn millis(ms: jlong) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -126,17 +125,15 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleR
 /// Blocks up to `timeoutMs` for this node to panic: the reason, or null.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_panicAwait<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
     timeout_ms: jlong,
 ) -> JString<'local> {
-    env.with_env(|env| -> Outcome<JString<'local>> {
-        let node = handles::node(handle)?;
+    on_node(env, handle, |env, node| {
         match node.panic_wait(millis(timeout_ms)) {
             Some(reason) => Ok(JString::from_str(env, reason)?),
             None => Ok(JString::default()),
         }
     })
-    .resolve::<ThrowJava>()
 }

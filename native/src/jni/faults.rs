@@ -6,8 +6,7 @@ use jni::objects::{JClass, JString};
 use jni::sys::jlong;
 use jni::EnvUnowned;
 
-use super::errors::ThrowJava;
-use super::{handles, on_named, Outcome};
+use super::{on_named, on_node};
 use crate::error::ClusterError;
 
 #[unsafe(no_mangle)]
@@ -28,13 +27,12 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_faultIsol
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_faultHeal<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) {
-    env.with_env(|_env| -> Outcome<()> {
-        handles::node(handle)?.faults().heal();
+    on_node(env, handle, |_, node| {
+        node.faults().heal();
         Ok(())
     })
-    .resolve::<ThrowJava>()
 }

@@ -33,20 +33,30 @@ fn required(env: &Env<'_>, s: &JString<'_>, what: &str) -> Outcome<String> {
     optional(env, s)?.ok_or_else(|| Failure::IllegalState(format!("{what} must not be null")))
 }
 
-/// Runs `f` on the node behind `handle` with the Java string `name` (a lock or topic name),
-/// resolving every failure into a Java exception.
-fn on_named<'local, T: Default>(
+/// Runs `f` on the node behind `handle`, resolving every failure into a Java exception.
+fn on_node<'local, T: Default>(
     mut env: EnvUnowned<'local>,
+    handle: jlong,
+    f: impl FnOnce(&mut Env<'local>, &Node) -> Outcome<T>,
+) -> T {
+    env.with_env(|env| -> Outcome<T> {
+        let node = handles::node(handle)?;
+        f(env, &node)
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// As `on_node`, with the Java string `name` (a lock, queue or schedule name) converted.
+fn on_named<'local, T: Default>(
+    env: EnvUnowned<'local>,
     handle: jlong,
     name: &JString<'local>,
     f: impl FnOnce(&mut Env<'local>, &Node, String) -> Outcome<T>,
 ) -> T {
-    env.with_env(|env| -> Outcome<T> {
+    on_node(env, handle, |env, node| {
         let name = required(env, name, "name")?;
-        let node = handles::node(handle)?;
-        f(env, &node, name)
+        f(env, node, name)
     })
-    .resolve::<ThrowJava>()
 }
 
 fn string_array<'local>(
@@ -133,38 +143,33 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeClose
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeName<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) -> JString<'local> {
-    env.with_env(|env| -> Outcome<JString<'local>> {
-        let node = handles::node(handle)?;
+    on_node(env, handle, |env, node| {
         Ok(JString::from_str(env, node.name())?)
     })
-    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeAddress<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) -> JString<'local> {
-    env.with_env(|env| -> Outcome<JString<'local>> {
-        let node = handles::node(handle)?;
+    on_node(env, handle, |env, node| {
         Ok(JString::from_str(env, node.address().to_string())?)
     })
-    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeMembers<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) -> JObjectArray<'local, JString<'local>> {
-    env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
-        let node = handles::node(handle)?;
+    on_node(env, handle, |env, node| {
         let local = node.name().to_string();
         let flat: Vec<String> = node
             .members()?
@@ -176,17 +181,16 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeMembe
             .collect();
         string_array(env, &flat)
     })
-    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStatus<'local>(
-    mut env: EnvUnowned<'local>,
+    env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) -> JObjectArray<'local, JString<'local>> {
-    env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
-        let status = handles::node(handle)?.status()?;
+    on_node(env, handle, |env, node| {
+        let status = node.status()?;
         let mut flat = vec![
             status.role.to_string(),
             status.leader.unwrap_or_default(),
@@ -198,7 +202,6 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStatu
         }
         string_array(env, &flat)
     })
-    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]
