@@ -29,6 +29,8 @@ import org.openmrs.module.cluster.internal.NativeMember;
 public final class Cluster implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Cluster.class.getName());
+    /** The native default (cluster.raft.voters); ClusterConfig does not expose it yet. */
+    private static final int RAFT_VOTERS = 3;
 
     /** The open nodes, the most recently started last. */
     private static final Deque<Cluster> OPEN = new ArrayDeque<Cluster>();
@@ -62,7 +64,7 @@ public final class Cluster implements AutoCloseable {
         long handle = Native.nodeStart(config.clusterName(), config.nodeName().orElse(null), config.bind(),
                 String.join(",", config.seeds()), config.secret().orElse(null),
                 config.dataDir().map(Object::toString).orElse(null), config.appVersion(),
-                config.joinTimeout().toMillis());
+                config.joinTimeout().toMillis(), RAFT_VOTERS);
         try {
             Cluster cluster = new Cluster(handle, Native.nodeName(handle), Native.nodeAddress(handle));
             register(cluster);

@@ -22,10 +22,12 @@ public final class Native {
     /**
      * Starts a node and blocks until it is a member. {@code nodeName}, {@code secret} and
      * {@code dataDir} may be null; {@code seeds} is a comma-separated {@code host:port} list,
-     * possibly empty. Returns the node's handle, never 0.
+     * possibly empty; {@code raftVoters} is how many members vote in the consensus group (1 to 9).
+     * Returns the node's handle, never 0.
      */
     public static native long nodeStart(String clusterName, String nodeName, String bind, String seeds,
-                                        String secret, String dataDir, String appVersion, long joinTimeoutMs);
+                                        String secret, String dataDir, String appVersion, long joinTimeoutMs,
+                                        int raftVoters);
 
     /** Leaves the cluster gracefully and stops the node's runtime. Idempotent. */
     public static native void nodeClose(long handle);
@@ -56,4 +58,5 @@ public final class Native {
      * {@code level, target, message} per record, an empty array when none came.
      */
     public static native String[] logPoll(long timeoutMs);
+
 }
