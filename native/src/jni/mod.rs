@@ -4,6 +4,7 @@
 //! exception through `errors::ThrowJava`.
 
 mod errors;
+mod events;
 mod handles;
 mod locks;
 
