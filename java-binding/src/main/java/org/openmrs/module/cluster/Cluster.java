@@ -133,7 +133,8 @@ public final class Cluster implements AutoCloseable {
     }
 
     public ClusterEvents events() {
-        throw notInThisBuild("events", "events across nodes");
+        ensureOpen();
+        return new NodeEvents(handle, nodeName);
     }
 
     public ClusterScheduler scheduler() {

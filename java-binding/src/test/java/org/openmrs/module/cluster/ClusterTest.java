@@ -137,7 +137,6 @@ public class ClusterTest {
                 () -> cluster.cache("c"),
                 () -> cluster.cache("c", CacheOptions.defaults()),
                 () -> cluster.lock("l"),
-                cluster::events,
                 cluster::scheduler,
                 () -> cluster.queue("q"),
                 () -> cluster.onPanic(reason -> { }));

@@ -109,6 +109,19 @@ public final class ChildNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends one line command (such as the event commands of {@code EventCommands}) and returns its
+     * answer without {@code prefix}, waiting at most {@code timeoutMs}.
+     */
+    public synchronized String ask(String command, String prefix, long timeoutMs) {
+        send(command);
+        String line = nextLine(timeoutMs, prefix, "ERROR ");
+        if (line.startsWith("ERROR ")) {
+            throw new IllegalStateException(label + ": '" + command + "' failed: " + line.substring("ERROR ".length()));
+        }
+        return line.substring(prefix.length()).trim();
+    }
+
     /** Kills the child's JVM at once, as a crash would: its node says no goodbye. */
     public void kill() {
         process.destroyForcibly();

@@ -79,7 +79,10 @@ public final class NodeProcess {
                 cluster.close();
                 return "CLOSED";
             default:
-                return "ERROR unknown command '" + command + "'; known: members, close, exit";
+                // Event commands live in EventCommands, so that this stays the membership driver.
+                String events = EventCommands.answer(cluster, command);
+                return events != null ? events
+                        : "ERROR unknown command '" + command + "'; known: members, close, exit, " + EventCommands.KNOWN;
         }
     }
 
