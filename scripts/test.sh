@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+# setup.sh stops at its first error; here every step runs and the summary says what failed.
+set +e
 export PATH="$HOME/.cargo/bin:$PATH"
 
 logs=build/test-logs
@@ -16,7 +18,9 @@ cargo fmt --check || status=1
 cargo clippy --all-targets --quiet -- -D warnings || status=1
 
 echo "== cargo test"
-cargo test --no-fail-fast -- --test-threads=2 2>&1 | tee "$logs/cargo.txt"
+# One multi-node test at a time: several clusters at once on 2 cores stretch failovers past
+# the lease and fail tests for want of CPU, not for a bug.
+cargo test --no-fail-fast -- --test-threads=1 2>&1 | tee "$logs/cargo.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "== gradle build integrationTest"

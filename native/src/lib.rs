@@ -7,6 +7,7 @@ pub mod consensus;
 pub mod coordination;
 pub mod crypto;
 pub mod error;
+pub mod events;
 pub mod jni;
 pub mod logging;
 pub mod membership;

@@ -7,6 +7,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::consensus::{ConsensusReply, ConsensusRequest};
+use crate::events::{EventBatch, EventsAck};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
@@ -39,6 +40,9 @@ pub enum Body {
         request: Box<ConsensusRequest>,
     },
     ConsensusReply(Box<ConsensusReply>),
+    /// Consecutive events of one publisher (events::outbox); answered by `EventsAck`.
+    Events(EventBatch),
+    EventsAck(EventsAck),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 mod coordination;
 mod errors;
+mod events;
 mod faults;
 mod handles;
 mod locks;

@@ -7,4 +7,4 @@ mod view;
 
 pub use identity::NodeIdentity;
 pub use swim::{swim_config, Membership};
-pub use view::{Liveness, MemberState, View};
+pub use view::{Liveness, MemberState, Snapshot, View};

@@ -76,6 +76,9 @@ impl FrameHandler for Dispatcher {
                     let reply = consensus.handle(group, *request).await;
                     Some(Frame::new(Body::ConsensusReply(Box::new(reply))))
                 }
+                Body::Events(batch) => Some(Frame::new(Body::EventsAck(
+                    self.shared.events.receive(batch),
+                ))),
                 other => {
                     tracing::warn!(%peer, frame = ?other, "unexpected frame ignored");
                     None

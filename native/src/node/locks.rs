@@ -249,6 +249,8 @@ impl Node {
     /// session). The release is sent either way, and retried in the background when its answer
     /// is lost, so that a hold the cluster still records does not outlive its Java owner.
     pub fn lock_release(&self, lock: &str, thread: u64, fence: u64) -> Result<bool> {
+        // A lease lapsed by a leader failover comes back; one lapsed for good does not.
+        let _ = self.await_lease(PROPOSE_TIMEOUT);
         self.ensure_open()?;
         let held = self.lock_held(lock, thread, fence);
         self.recent_grants

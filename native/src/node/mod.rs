@@ -2,6 +2,7 @@
 //! `Cluster` on the Java side drives (start, query, lock, close).
 
 mod dispatch;
+mod events;
 mod join;
 mod locks;
 mod pending;
@@ -22,6 +23,7 @@ use crate::config::NodeConfig;
 use crate::consensus::{Consensus, ConsensusConfig, DurableIdentity};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
+use crate::events::Events;
 use crate::membership::{Liveness, Membership, NodeIdentity, View};
 use crate::transport::{self, Datagrams, Faults};
 use crate::wire::PROTOCOL_VERSION;
@@ -35,6 +37,7 @@ struct Shared {
     membership: Membership,
     is_member: AtomicBool,
     consensus: OnceCell<Arc<Consensus>>,
+    events: Arc<Events>,
 }
 
 pub struct Node {
@@ -118,6 +121,7 @@ impl Node {
             Datagrams::new(udp, keys.clone(), faults.clone()),
             view.clone(),
         );
+        let events = Events::start(name.clone(), view.clone(), keys.clone(), faults.clone());
         let shared = Arc::new(Shared {
             config,
             keys,
@@ -126,6 +130,7 @@ impl Node {
             membership,
             is_member: AtomicBool::new(false),
             consensus: OnceCell::new(),
+            events,
         });
         let dispatcher = dispatch::Dispatcher {
             shared: Arc::clone(&shared),
@@ -252,6 +257,7 @@ impl Node {
     /// Leaves gracefully: the lock session ends and the others are told at once, then the
     /// runtime stops. Idempotent.
     pub fn close(&self) {
+        self.shared.events.close();
         self.consensus
             .waiters
             .fail_all(&format!("node '{}' is closed", self.name));
@@ -272,6 +278,7 @@ impl Node {
 
     /// Stops at once without telling anyone, as a crash would: tests of failure detection use it.
     pub fn halt(&self) {
+        self.shared.events.close();
         self.consensus
             .waiters
             .fail_all(&format!("node '{}' is halted", self.name));

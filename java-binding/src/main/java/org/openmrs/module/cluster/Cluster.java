@@ -150,7 +150,8 @@ public final class Cluster implements AutoCloseable {
     }
 
     public ClusterEvents events() {
-        throw notInThisBuild("events", "events across nodes");
+        node.ensureOpen();
+        return new NodeEvents(node.handle(), node.name());
     }
 
     /** Runs tasks on one node of the cluster at a time; see {@link NodeScheduler}. */

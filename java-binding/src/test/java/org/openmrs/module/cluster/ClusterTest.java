@@ -127,7 +127,7 @@ public class ClusterTest {
         return List.of(
                 () -> cluster.cache("c"),
                 () -> cluster.cache("c", CacheOptions.defaults()),
-                cluster::events);
+                () -> cluster.cache("c", CacheOptions.defaults()));
     }
 
     static void assertClosed(String name, ThrowingRunnable call) {

@@ -155,6 +155,15 @@ public final class ChildNode implements AutoCloseable {
         return line;
     }
 
+    /**
+     * Sends one line command (such as the event commands of {@code EventCommands}) and returns its
+     * answer without {@code prefix}, waiting at most {@code timeoutMs}.
+     */
+    public synchronized String ask(String command, String prefix, long timeoutMs) {
+        send(command);
+        return await(prefix, timeoutMs).substring(prefix.length()).trim();
+    }
+
     /** Kills the child's JVM at once, as a crash would: its node says no goodbye. */
     public void kill() {
         process.destroyForcibly();

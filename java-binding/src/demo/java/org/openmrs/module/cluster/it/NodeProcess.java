@@ -159,11 +159,16 @@ public final class NodeProcess {
                 });
                 break;
             default:
+                String events = EventCommands.answer(cluster, String.join(" ", words));
+                if (events != null) {
+                    out.println(events);
+                    return;
+                }
                 Command command = coordination.command(words);
                 if (command == null) {
                     out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
                             + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
-                            + " size, isolate, heal, panicked, exit");
+                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN);
                 } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])) {
                     answerInBackground(command);
                 } else {

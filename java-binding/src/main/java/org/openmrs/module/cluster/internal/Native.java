@@ -154,4 +154,29 @@ public final class Native {
 
     /** Undoes all injected faults. */
     public static native void faultHeal(long handle);
+    // ---- Events (docs/jni-contract.md, section "Events") ----
+
+    /**
+     * Publishes {@code payload} on {@code topic}: queued for every live member and delivered to
+     * this node's own subscribers at once; never waits on the network.
+     */
+    public static native void eventsPublish(long handle, String topic, byte[] payload);
+
+    /**
+     * Subscribes to {@code topic} with a queue of at most {@code capacity} undelivered messages
+     * (when full, the oldest is dropped and counted); returns the subscription's id.
+     */
+    public static native long eventsSubscribe(long handle, String topic, int capacity);
+
+    /**
+     * Waits up to {@code timeoutMs} for messages of the subscription and returns the next ones, in
+     * order (an empty array when none came); null once the subscription or the node is closed.
+     */
+    public static native byte[][] eventsPoll(long handle, long subscription, long timeoutMs);
+
+    /** Ends the subscription: its poller gets null. Idempotent; does nothing on a closed node. */
+    public static native void eventsUnsubscribe(long handle, long subscription);
+
+    /** Messages the subscription dropped so far because its queue was full. */
+    public static native long eventsDropped(long handle, long subscription);
 }

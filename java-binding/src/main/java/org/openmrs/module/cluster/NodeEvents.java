@@ -1,0 +1,77 @@
+package org.openmrs.module.cluster;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectOutputStream;
+import java.io.Serializable;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+import org.openmrs.module.cluster.internal.Native;
+
+/**
+ * {@link ClusterEvents} on a node: messages travel Java-serialized, and each subscription has a
+ * bounded queue in the library drained by a daemon thread of its own (see {@link EventSubscription}).
+ */
+final class NodeEvents implements ClusterEvents {
+
+    /** System property: undelivered messages one subscription may hold before it drops its oldest. */
+    static final String QUEUE_PROPERTY = "openmrs.cluster.events.queue";
+    static final int DEFAULT_QUEUE = 10_000;
+
+    private final long handle;
+    private final String nodeName;
+
+    NodeEvents(long handle, String nodeName) {
+        this.handle = handle;
+        this.nodeName = nodeName;
+    }
+
+    @Override
+    public <T extends Serializable> void publish(String topic, T message) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(message, "message");
+        byte[] payload = serialize(message);
+        try {
+            Native.eventsPublish(handle, topic, payload);
+        } catch (IllegalStateException e) {
+            throw closed(e);
+        }
+    }
+
+    @Override
+    public <T> Subscription subscribe(String topic, Consumer<T> listener) {
+        return subscribe(topic, listener, Integer.getInteger(QUEUE_PROPERTY, DEFAULT_QUEUE));
+    }
+
+    /** As {@link #subscribe(String, Consumer)}, with a queue of {@code capacity} messages. */
+    <T> EventSubscription<T> subscribe(String topic, Consumer<T> listener, int capacity) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(listener, "listener");
+        if (capacity < 1) {
+            throw new IllegalArgumentException(QUEUE_PROPERTY + ": must be at least 1, got " + capacity);
+        }
+        long id;
+        try {
+            id = Native.eventsSubscribe(handle, topic, capacity);
+        } catch (IllegalStateException e) {
+            throw closed(e);
+        }
+        return EventSubscription.start(handle, id, topic, listener);
+    }
+
+    private ClusterException closed(IllegalStateException cause) {
+        return new ClusterException("node '" + nodeName + "' is closed", cause);
+    }
+
+    private static byte[] serialize(Object message) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(message);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot serialize a " + message.getClass().getName()
+                    + " to publish it: " + e, e);
+        }
+        return bytes.toByteArray();
+    }
+}

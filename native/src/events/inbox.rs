@@ -1,0 +1,260 @@
+//! The receiving side: de-duplication per publisher, and one bounded queue per subscription.
+//!
+//! A publisher's batches may arrive twice (a reply lost, a stream reopened) and, after a
+//! reconnection, even on two streams at once: `deliver` runs under one lock that holds every
+//! publisher's last delivered sequence number, so each message is queued once and in order.
+//! Queueing never blocks: a full subscription queue drops its oldest message and counts it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::Event;
+
+/// Publishers remembered at most; the least recently heard of is forgotten first. A publisher
+/// is one node start, so this bounds memory in a cluster whose nodes restart for years.
+const MAX_PUBLISHERS: usize = 4096;
+
+#[derive(Default)]
+pub struct Inbox {
+    /// Publisher id to (last sequence number delivered, when last heard of).
+    publishers: Mutex<HashMap<u64, (u64, Instant)>>,
+    topics: RwLock<HashMap<String, Vec<Arc<Subscription>>>>,
+    by_id: Mutex<HashMap<u64, Arc<Subscription>>>,
+    next_id: AtomicU64,
+}
+
+impl Inbox {
+    /// Queues each new message of `publisher` for the subscribers of its topic and returns the
+    /// last sequence number delivered. Messages at or below it are duplicates; a message further
+    /// on than the next expected one means the publisher dropped some for us (its buffer
+    /// overflowed while we were unreachable), which is logged.
+    pub fn deliver<'a>(
+        &self,
+        publisher: u64,
+        origin: &str,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> u64 {
+        let mut publishers = self.publishers.lock();
+        let now = Instant::now();
+        let known = publishers.get(&publisher).map(|(last, _)| *last);
+        let mut last = known;
+        let topics = self.topics.read();
+        for event in events {
+            if let Some(l) = last {
+                if event.seq <= l {
+                    continue;
+                }
+                if event.seq > l + 1 {
+                    tracing::warn!(
+                        origin,
+                        lost = event.seq - l - 1,
+                        "events from a publisher were lost: its retransmission buffer overflowed while this node was unreachable"
+                    );
+                }
+            }
+            last = Some(event.seq);
+            if let Some(subscribers) = topics.get(&event.topic) {
+                for s in subscribers {
+                    s.push(event.payload.clone());
+                }
+            }
+        }
+        let last = last.unwrap_or(0);
+        if known.is_none() && publishers.len() >= MAX_PUBLISHERS {
+            if let Some(oldest) = publishers
+                .iter()
+                .min_by_key(|(_, (_, seen))| *seen)
+                .map(|(id, _)| *id)
+            {
+                publishers.remove(&oldest);
+            }
+        }
+        publishers.insert(publisher, (last, now));
+        last
+    }
+
+    pub fn subscribe(&self, topic: &str, capacity: usize) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let subscription = Arc::new(Subscription::new(topic.to_string(), capacity.max(1)));
+        // Under the publishers lock, so that a subscription sees either all or none of a batch.
+        let _order = self.publishers.lock();
+        self.topics
+            .write()
+            .entry(topic.to_string())
+            .or_default()
+            .push(Arc::clone(&subscription));
+        self.by_id.lock().insert(id, subscription);
+        id
+    }
+
+    pub fn subscription(&self, id: u64) -> Option<Arc<Subscription>> {
+        self.by_id.lock().get(&id).cloned()
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        let Some(subscription) = self.by_id.lock().remove(&id) else {
+            return;
+        };
+        subscription.close();
+        let mut topics = self.topics.write();
+        if let Some(list) = topics.get_mut(&subscription.topic) {
+            list.retain(|s| !Arc::ptr_eq(s, &subscription));
+            if list.is_empty() {
+                topics.remove(&subscription.topic);
+            }
+        }
+    }
+
+    pub fn close_all(&self) {
+        let all: Vec<u64> = self.by_id.lock().keys().copied().collect();
+        for id in all {
+            self.unsubscribe(id);
+        }
+    }
+}
+
+struct Queue {
+    items: VecDeque<Bytes>,
+    /// Dropped since the last poll: logged by the next poll, which runs on the subscriber's
+    /// own thread, not on the network's.
+    unreported: u64,
+    dropped: u64,
+    closed: bool,
+}
+
+/// One subscriber's bounded queue, drained by one Java thread.
+pub struct Subscription {
+    topic: String,
+    capacity: usize,
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Subscription {
+    fn new(topic: String, capacity: usize) -> Subscription {
+        Subscription {
+            topic,
+            capacity,
+            queue: Mutex::new(Queue {
+                items: VecDeque::new(),
+                unreported: 0,
+                dropped: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn push(&self, payload: Bytes) {
+        let mut q = self.queue.lock();
+        if q.closed {
+            return;
+        }
+        if q.items.len() >= self.capacity {
+            q.items.pop_front();
+            q.unreported += 1;
+            q.dropped += 1;
+        }
+        q.items.push_back(payload);
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// Waits up to `timeout` for messages and takes up to `max` of them; `None` once closed.
+    pub fn poll(&self, timeout: Duration, max: usize) -> Option<Vec<Bytes>> {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.queue.lock();
+        while q.items.is_empty() && !q.closed {
+            if self.ready.wait_until(&mut q, deadline).timed_out() {
+                break;
+            }
+        }
+        if q.closed {
+            return None;
+        }
+        if q.unreported > 0 {
+            tracing::warn!(
+                topic = %self.topic,
+                dropped = q.unreported,
+                total_dropped = q.dropped,
+                capacity = self.capacity,
+                "a subscriber is too slow: its queue was full and its oldest undelivered events were dropped"
+            );
+            q.unreported = 0;
+        }
+        let n = q.items.len().min(max.max(1));
+        Some(q.items.drain(..n).collect())
+    }
+
+    /// Messages dropped so far because this subscriber's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.queue.lock().dropped
+    }
+
+    fn close(&self) {
+        let mut q = self.queue.lock();
+        q.closed = true;
+        q.items.clear();
+        drop(q);
+        self.ready.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64) -> Event {
+        Event {
+            seq,
+            topic: "t".into(),
+            payload: Bytes::from(seq.to_string()),
+        }
+    }
+
+    fn drain(s: &Subscription) -> Vec<String> {
+        s.poll(Duration::ZERO, usize::MAX)
+            .unwrap_or_default()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn duplicates_and_replays_are_delivered_once_in_order() {
+        let inbox = Inbox::default();
+        let id = inbox.subscribe("t", 100);
+        let s = inbox.subscription(id).unwrap();
+        assert_eq!(inbox.deliver(7, "a", &[event(1), event(2), event(3)]), 3);
+        assert_eq!(inbox.deliver(7, "a", &[event(2), event(3), event(4)]), 4);
+        assert_eq!(inbox.deliver(7, "a", &[event(1)]), 4);
+        assert_eq!(drain(&s), ["1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_and_counts_them() {
+        let inbox = Inbox::default();
+        let id = inbox.subscribe("t", 3);
+        let s = inbox.subscription(id).unwrap();
+        let events: Vec<Event> = (1..=5).map(event).collect();
+        inbox.deliver(1, "a", &events);
+        assert_eq!(s.dropped(), 2);
+        assert_eq!(drain(&s), ["3", "4", "5"]);
+    }
+
+    #[test]
+    fn a_closed_subscription_polls_none_and_gets_nothing_more() {
+        let inbox = Inbox::default();
+        let id = inbox.subscribe("t", 3);
+        let s = inbox.subscription(id).unwrap();
+        inbox.unsubscribe(id);
+        inbox.deliver(1, "a", &[event(1)]);
+        assert!(s.poll(Duration::from_millis(1), 10).is_none());
+        assert!(inbox.subscription(id).is_none());
+    }
+}

@@ -1,0 +1,128 @@
+//! Publish and subscribe across the cluster, over the encrypted transport and not through Raft:
+//! events need speed, not a log entry each.
+//!
+//! Each node is a publisher with a random id of its own (new at every start) and a sequence
+//! number per message. `outbox` keeps a bounded retransmission buffer and one sender task per
+//! peer, which ships batches from the peer's last acknowledged sequence number on; `inbox`
+//! de-duplicates by (publisher, seq), delivers each publisher's messages in order, and keeps one
+//! bounded queue per subscription that a Java thread drains (docs/architecture.md, "Events").
+
+mod inbox;
+mod outbox;
+
+pub use inbox::Subscription;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::ClusterKeys;
+use crate::membership::View;
+use crate::transport::Faults;
+
+use self::inbox::Inbox;
+use self::outbox::Outbox;
+
+/// A payload larger than this is refused at publish: a batch must fit in one frame.
+pub const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
+/// A topic name longer than this is refused at publish.
+pub const MAX_TOPIC: usize = 1024;
+
+/// One message as it travels: its publisher's sequence number, its topic, opaque bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub topic: String,
+    pub payload: Bytes,
+}
+
+/// Consecutive messages of one publisher, in sequence order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventBatch {
+    /// The publisher's id, random per node start: a restarted node is a new publisher.
+    pub publisher: u64,
+    /// The publishing node's name, for log messages.
+    pub origin: String,
+    pub events: Vec<Event>,
+}
+
+/// The answer to a batch: the receiver has everything of `publisher` up to `last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsAck {
+    pub publisher: u64,
+    pub last: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventsError {
+    #[error("event payload of {0} bytes is over the limit of {MAX_PAYLOAD}")]
+    PayloadTooLarge(usize),
+    #[error("topic names must be 1 to {MAX_TOPIC} bytes long, got {0}")]
+    BadTopic(usize),
+    #[error("no subscription {0} on this node (closed already?)")]
+    NoSubscription(u64),
+}
+
+pub struct Events {
+    inbox: Arc<Inbox>,
+    outbox: Arc<Outbox>,
+}
+
+impl Events {
+    /// Must be called on the node's runtime: peer senders are spawned on it.
+    pub fn start(origin: String, view: View, keys: ClusterKeys, faults: Faults) -> Arc<Events> {
+        let inbox = Arc::new(Inbox::default());
+        let outbox = Outbox::start(rand::random(), origin, view, keys, faults);
+        Arc::new(Events { inbox, outbox })
+    }
+
+    /// Delivers to this node's subscribers at once and queues for every live peer; never waits
+    /// on the network.
+    pub fn publish(&self, topic: &str, payload: Bytes) -> Result<(), EventsError> {
+        if topic.is_empty() || topic.len() > MAX_TOPIC {
+            return Err(EventsError::BadTopic(topic.len()));
+        }
+        if payload.len() > MAX_PAYLOAD {
+            return Err(EventsError::PayloadTooLarge(payload.len()));
+        }
+        self.outbox.publish(topic, payload, |event| {
+            // Under the outbox lock, so that local deliveries keep sequence order.
+            self.inbox
+                .deliver(self.outbox.publisher(), self.outbox.origin(), [event]);
+        });
+        Ok(())
+    }
+
+    /// A batch from a peer: delivered once each, in order; the answer says how far we are.
+    pub fn receive(&self, batch: EventBatch) -> EventsAck {
+        let publisher = batch.publisher;
+        let last = self
+            .inbox
+            .deliver(publisher, &batch.origin, batch.events.iter());
+        EventsAck { publisher, last }
+    }
+
+    pub fn subscribe(&self, topic: &str, capacity: usize) -> Result<u64, EventsError> {
+        if topic.is_empty() || topic.len() > MAX_TOPIC {
+            return Err(EventsError::BadTopic(topic.len()));
+        }
+        Ok(self.inbox.subscribe(topic, capacity))
+    }
+
+    pub fn subscription(&self, id: u64) -> Result<Arc<Subscription>, EventsError> {
+        self.inbox
+            .subscription(id)
+            .ok_or(EventsError::NoSubscription(id))
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        self.inbox.unsubscribe(id);
+    }
+
+    /// Wakes every waiting poller with "closed" and stops the peer senders.
+    pub fn close(&self) {
+        self.inbox.close_all();
+        self.outbox.close();
+    }
+}
