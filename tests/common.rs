@@ -55,13 +55,22 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
 
 /// Starts `n` nodes on `ip` that share one seed list, one after another.
 pub fn start_cluster(ip: std::net::IpAddr, n: usize, voters: usize) -> Vec<Node> {
+    start_cluster_with(ip, n, |c| c.raft_voters = voters)
+}
+
+/// As `start_cluster`, with each node's configuration adjusted by `adjust`.
+pub fn start_cluster_with(
+    ip: std::net::IpAddr,
+    n: usize,
+    adjust: impl Fn(&mut NodeConfig),
+) -> Vec<Node> {
     let addrs: Vec<SocketAddr> = (0..n).map(|_| free_addr(ip)).collect();
     addrs
         .iter()
         .enumerate()
         .map(|(i, addr)| {
             let mut c = config(&format!("n{i}"), *addr, &addrs);
-            c.raft_voters = voters;
+            adjust(&mut c);
             Node::start(c).expect("node starts")
         })
         .collect()
