@@ -24,6 +24,8 @@ import org.openmrs.module.cluster.it.ChildNode;
  */
 public final class Demo {
 
+    private static final long ANSWER_MS = 10_000;
+
     private static final long START_TIMEOUT_MS = 30_000;
     private static final long NOTICE_TIMEOUT_MS = 10_000;
     /** Short, so that the last node's panic shows within the demo. */
@@ -149,8 +151,26 @@ public final class Demo {
     }
 
     /** Where events across nodes will be shown; they arrive with the events issue. */
-    private static void showEvents(List<ChildNode> nodes) {
-        System.out.println("\n== Events across nodes: not in this build (the events issue)");
+    /**
+     * node1 saves, saves again and voids a patient through a service advised by
+     * EntityEventAdvice; the entity listeners of node2 and node3 hear each call.
+     */
+    private static void showEvents(List<ChildNode> nodes) throws InterruptedException {
+        System.out.println("\n== Events: a service call on node1 reaches the listeners of node2 and node3");
+        List<ChildNode> listeners = nodes.subList(1, nodes.size());
+        for (ChildNode listener : listeners) {
+            listener.ask("entities", "ENTITIES");
+        }
+        ChildNode writer = nodes.get(0);
+        String uuid = writer.ask("patient save p", "PATIENT", ANSWER_MS);
+        writer.ask("patient save p", "PATIENT", ANSWER_MS);
+        writer.ask("patient void p", "PATIENT", ANSWER_MS);
+        System.out.println("  node1 called savePatient (a new patient), savePatient again, then voidPatient on " + uuid);
+        Thread.sleep(300);
+        for (ChildNode listener : listeners) {
+            String heard = listener.ask("entities", "ENTITIES", ANSWER_MS);
+            System.out.println("  " + listener.name() + "'s listener heard: " + heard.replace(uuid, "<uuid>"));
+        }
     }
 
     /**
