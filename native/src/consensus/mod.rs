@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 mod durable;
+mod handover;
 mod journal;
 mod log_store;
 mod network;
@@ -75,6 +76,9 @@ pub struct Consensus {
     /// When a quorum last confirmed this node as leader (the confirmation's start).
     confirmed_at: Mutex<Option<Instant>>,
     leader_state: Mutex<LeaderState>,
+    acks: handover::AckLog,
+    /// The last other leader this node followed: (term, id).
+    followed: Mutex<Option<(u64, NodeId)>>,
     channels: Mutex<HashMap<SocketAddr, Vec<Channel>>>,
 }
 
@@ -82,7 +86,10 @@ pub struct Consensus {
 #[derive(Default)]
 struct LeaderState {
     term: u64,
-    keepalives: HashMap<u64, Instant>,
+    /// Session timers of this term start here unless a keepalive came later (handover.rs).
+    timers_from: Option<Instant>,
+    /// Per session, the term and time of the last keepalive this node renewed as leader.
+    keepalives: HashMap<u64, (u64, Instant)>,
     down_since: HashMap<NodeId, Instant>,
     /// Nodes leaving the group, with the membership incarnation they left under: the same
     /// node back under a newer incarnation (a restart with its data directory) is a joiner.
@@ -162,6 +169,8 @@ impl Consensus {
             panic_timeout: config.panic_timeout,
             confirmed_at: Mutex::new(None),
             leader_state: Mutex::new(LeaderState::default()),
+            acks: handover::AckLog::default(),
+            followed: Mutex::new(None),
             channels: Mutex::new(HashMap::new()),
         }))
     }
@@ -449,8 +458,12 @@ impl Consensus {
         }
         match request {
             ConsensusRequest::Append(rpc) => {
-                ConsensusReply::Append(self.raft.append_entries(rpc).await)
+                let term = rpc.vote.leader_id().term;
+                let reply = self.raft.append_entries(rpc).await;
+                self.acks.acked(term);
+                ConsensusReply::Append(reply)
             }
+            ConsensusRequest::LastAck { term } => ConsensusReply::LastAck(self.acks.report(term)),
             ConsensusRequest::Vote(rpc) => ConsensusReply::Vote(self.raft.vote(rpc).await),
             ConsensusRequest::Snapshot(rpc) => {
                 ConsensusReply::Snapshot(self.raft.install_snapshot(rpc).await)
@@ -513,10 +526,11 @@ impl Consensus {
         if !self.replica.read(|s| s.has_session(session)) {
             return Renewal::Ended;
         }
+        let term = self.raft.metrics().borrow().current_term;
         self.leader_state
             .lock()
             .keepalives
-            .insert(session, Instant::now());
+            .insert(session, (term, Instant::now()));
         Renewal::Renewed {
             index: self.replica.applied_index(),
         }
@@ -526,6 +540,7 @@ impl Consensus {
         let mut tick = tokio::time::interval(CONFIRM_EVERY);
         loop {
             tick.tick().await;
+            self.observe_leader();
             if !self.is_leader() {
                 continue;
             }
@@ -539,6 +554,51 @@ impl Consensus {
                 }
             }
         }
+    }
+
+    /// Remembers who leads: the term this node leads, or the other leader it follows.
+    fn observe_leader(&self) {
+        let metrics = self.raft.metrics().borrow().clone();
+        match metrics.current_leader {
+            Some(leader) if leader == self.id => self.acks.led(metrics.current_term),
+            Some(leader) => *self.followed.lock() = Some((metrics.current_term, leader)),
+            None => {}
+        }
+    }
+
+    /// At the start of this node's term: when, at the latest, an earlier leader was confirmed
+    /// (handover.rs); `None` keeps the timers at this term's start.
+    async fn earlier_confirmations_end(
+        &self,
+        term: u64,
+        membership: &openraft::Membership<NodeId, RaftPeer>,
+    ) -> Option<Instant> {
+        let (previous_term, previous) = (*self.followed.lock())?;
+        // Reports come from the nodes that followed the previous leader, this one included.
+        if previous_term >= term || membership.get_joint_config().len() != 1 {
+            return None;
+        }
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let mut reports = vec![(self.id, self.acks.report(term), Instant::now())];
+        for voter in voters
+            .iter()
+            .copied()
+            .filter(|v| *v != self.id && *v != previous)
+        {
+            let Some(addr) = membership
+                .get_node(&voter)
+                .and_then(|n| n.addr.parse().ok())
+            else {
+                continue;
+            };
+            if let Some(ConsensusReply::LastAck(report)) = self
+                .call_within(addr, ConsensusRequest::LastAck { term }, KEEPALIVE_TIMEOUT)
+                .await
+            {
+                reports.push((voter, report, Instant::now()));
+            }
+        }
+        handover::confirmations_end(&reports, voters.len())
     }
 
     async fn keep_alive(self: Arc<Self>) {
@@ -728,7 +788,25 @@ impl Consensus {
     /// membership change.
     async fn reconcile_once(&self) {
         let metrics = self.raft.metrics().borrow().clone();
-        let expired = self.expired_sessions(metrics.current_term);
+        let term = metrics.current_term;
+        if self.leader_state.lock().term != term {
+            let membership = metrics.membership_config.membership().clone();
+            let start = Instant::now();
+            let narrowed = self.earlier_confirmations_end(term, &membership).await;
+            let mut state = self.leader_state.lock();
+            state.term = term;
+            // Keepalives renewed in this term count; older terms' do not (another leader may
+            // have renewed those sessions since).
+            state
+                .keepalives
+                .retain(|_, (renewed_in, _)| *renewed_in == term);
+            state.down_since.clear();
+            state.timers_from = Some(narrowed.map_or(start, |end| end.min(start)));
+            if let Some(end) = narrowed {
+                tracing::info!(term, since_ms = start.saturating_duration_since(end).as_millis() as u64, "session timers of the new term start when the previous leader was last confirmed");
+            }
+        }
+        let expired = self.expired_sessions();
         for (session, silent) in expired {
             let reason = format!(
                 "no keepalive for {} ms: its node is down or cut off",
@@ -760,23 +838,20 @@ impl Consensus {
         }
     }
 
-    /// Sessions silent for longer than the expiry; timers restart when this node's term begins.
-    fn expired_sessions(&self, term: u64) -> Vec<(u64, Duration)> {
+    /// Sessions silent for longer than the expiry, timed from this term's start (or the last
+    /// confirmation of the previous leader) unless a keepalive came since.
+    fn expired_sessions(&self) -> Vec<(u64, Duration)> {
         let sessions = self.replica.read(CoordinationState::sessions);
         let mut state = self.leader_state.lock();
         let now = Instant::now();
-        if state.term != term {
-            state.term = term;
-            state.keepalives.clear();
-            state.down_since.clear();
-        }
+        let from = state.timers_from.unwrap_or(now);
         state.keepalives.retain(|s, _| sessions.contains(s));
         sessions
             .into_iter()
             .filter(|s| *s != self.session())
             .filter_map(|s| {
-                let last = *state.keepalives.entry(s).or_insert(now);
-                let silent = now - last;
+                let last = state.keepalives.get(&s).map_or(from, |(_, at)| *at);
+                let silent = now.saturating_duration_since(last);
                 (silent > SESSION_EXPIRY).then_some((s, silent))
             })
             .collect()

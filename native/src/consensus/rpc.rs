@@ -25,6 +25,10 @@ pub enum ConsensusRequest {
     IsLocked {
         lock: String,
     },
+    /// A new leader asks when this node last acked a leader of a term before `term`.
+    LastAck {
+        term: u64,
+    },
     /// The sender leaves the group now (a graceful close); `incarnation` is its membership one.
     Leave {
         id: NodeId,
@@ -41,6 +45,7 @@ pub enum ConsensusReply {
     KeepAlive(Renewal),
     IsLocked(Result<bool, LeaderError>),
     Left(Result<(), LeaderError>),
+    LastAck(super::handover::AckReport),
     /// The receiver belongs to another consensus group (a cluster formed apart).
     WrongGroup {
         theirs: u64,
