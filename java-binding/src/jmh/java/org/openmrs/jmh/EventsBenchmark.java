@@ -60,7 +60,7 @@ import org.openmrs.module.cluster.ClusterMember;
  * <li>{@code *RoundTripAt10k} (ours and ITopic): the same while another thread of the publisher's
  * node publishes fillers on the same topic at a steady 10,000 a second (in ticks of about 200 µs),
  * which both other nodes receive. ReliableTopic is left out: one thread publishes only about
- * 1,500 a second to it here, each publish waiting for its ringbuffer write;</li>
+ * 2,500 a second to it here, each publish waiting for its ringbuffer write;</li>
  * <li>{@code *Throughput}: one thread publishes batches of {@value #BATCH} messages; after each batch
  * it waits until both other nodes' listeners have received the whole previous one (two batches at
  * most on their way); the score is messages delivered (to each of the two nodes) per second. Ours
