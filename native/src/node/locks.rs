@@ -48,9 +48,8 @@ impl Node {
         ))
     }
 
-    /// Every coordination call starts here: a closed or panicked node refuses, and so does a
-    /// node whose lease ran out (it may be cut off from the majority).
-    pub(super) fn ensure_lease(&self) -> Result<()> {
+    /// Whether this node may act on its session now: open, not panicked, lease valid.
+    fn check_lease(&self) -> Result<()> {
         self.ensure_open()?;
         if let Some(reason) = self.consensus.panic.reason() {
             return Err(ClusterError::Panicked(format!(
@@ -65,12 +64,23 @@ impl Node {
         }
     }
 
-    /// For a call that waits anyway: a lease lapsed for less than `RIDE_OUT` (a leader
-    /// failover) is waited out, within `wait`. Returns whether the lease is valid.
+    /// Every coordination call starts here: a closed or panicked node refuses, and so does a
+    /// node whose lease stays lapsed (it may be cut off from the majority). A lapse shorter
+    /// than `RIDE_OUT` (a leader failover, a loaded machine) costs latency, not an error.
+    pub(super) fn ensure_lease(&self) -> Result<()> {
+        if self.await_lease(PROPOSE_TIMEOUT)? {
+            Ok(())
+        } else {
+            Err(self.lost_majority())
+        }
+    }
+
+    /// Waits up to `wait` for a lease lapsed for less than `RIDE_OUT` to come back. Returns
+    /// whether the lease is valid; fails at once when the lapse is longer, or on panic or close.
     pub(super) fn await_lease(&self, wait: Duration) -> Result<bool> {
         let until = std::time::Instant::now() + wait;
         loop {
-            match self.ensure_lease() {
+            match self.check_lease() {
                 Ok(()) => return Ok(true),
                 Err(ClusterError::LostMajority(_))
                     if self
