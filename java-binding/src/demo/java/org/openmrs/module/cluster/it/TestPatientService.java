@@ -15,6 +15,9 @@ public interface TestPatientService {
 
     void purgePatient(Patient p);
 
+    /** A read: no event. */
+    Patient getPatient(Patient p);
+
     /** An OpenMRS object in miniature: an id once saved, a uuid from the start. */
     final class Patient {
         private Integer id;
@@ -47,6 +50,11 @@ public interface TestPatientService {
 
         @Override
         public void purgePatient(Patient p) {
+        }
+
+        @Override
+        public Patient getPatient(Patient p) {
+            return p;
         }
     }
 

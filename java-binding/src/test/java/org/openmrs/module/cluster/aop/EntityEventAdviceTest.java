@@ -4,7 +4,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
 
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -14,98 +13,26 @@ import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.openmrs.module.cluster.Cluster;
+import org.openmrs.module.cluster.it.TestPatientService;
+import org.openmrs.module.cluster.it.TestPatientService.Patient;
 import org.springframework.aop.framework.ProxyFactory;
-import org.springframework.transaction.TransactionDefinition;
-import org.springframework.transaction.support.AbstractPlatformTransactionManager;
-import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /** EntityEventAdvice around a service proxied by Spring, on one embedded node. */
 public class EntityEventAdviceTest {
 
-    public static class Patient {
-        private Integer id;
-        private final String uuid = UUID.randomUUID().toString();
-
-        public Integer getId() {
-            return id;
-        }
-
-        public String getUuid() {
-            return uuid;
-        }
-    }
-
-    public interface PatientService {
-        Patient savePatient(Patient p);
-
-        Patient voidPatient(Patient p, String reason);
-
-        void purgePatient(Patient p);
-
-        Patient getPatient(Patient p);
-    }
-
-    static final class Service implements PatientService {
-        private int ids;
-
-        @Override
-        public Patient savePatient(Patient p) {
-            if (p.id == null) {
-                p.id = ++ids;
-            }
-            return p;
-        }
-
-        @Override
-        public Patient voidPatient(Patient p, String reason) {
-            return p;
-        }
-
-        @Override
-        public void purgePatient(Patient p) {
-        }
-
-        @Override
-        public Patient getPatient(Patient p) {
-            return p;
-        }
-    }
-
-    /** Transactions that hold nothing: enough to drive Spring's synchronizations. */
-    static final class NoOpTransactions extends AbstractPlatformTransactionManager {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected Object doGetTransaction() {
-            return new Object();
-        }
-
-        @Override
-        protected void doBegin(Object transaction, TransactionDefinition definition) {
-        }
-
-        @Override
-        protected void doCommit(DefaultTransactionStatus status) {
-        }
-
-        @Override
-        protected void doRollback(DefaultTransactionStatus status) {
-        }
-    }
-
     private Cluster cluster;
-    private PatientService service;
+    private TestPatientService service;
     private final List<EntityEvent> seen = new CopyOnWriteArrayList<>();
 
     @Before
     public void start() {
         cluster = Cluster.embedded();
         cluster.events().<EntityEvent>subscribe(EntityEvent.TOPIC, seen::add);
-        ProxyFactory factory = new ProxyFactory(new Service());
-        factory.addInterface(PatientService.class);
+        ProxyFactory factory = new ProxyFactory(new TestPatientService.Impl());
+        factory.addInterface(TestPatientService.class);
         factory.addAdvice(new EntityEventAdvice());
-        service = (PatientService) factory.getProxy();
+        service = (TestPatientService) factory.getProxy();
     }
 
     @After
@@ -133,7 +60,7 @@ public class EntityEventAdviceTest {
 
     @Test(timeout = 30_000)
     public void inATransactionItPublishesAfterCommitAndNothingOnRollback() {
-        TransactionTemplate tx = new TransactionTemplate(new NoOpTransactions());
+        TransactionTemplate tx = new TransactionTemplate(new TestPatientService.NoOpTransactions());
         Patient rolledBack = new Patient();
         tx.execute(status -> {
             service.savePatient(rolledBack);
