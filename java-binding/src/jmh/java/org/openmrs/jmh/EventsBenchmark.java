@@ -21,9 +21,6 @@ import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.topic.ITopic;
@@ -392,7 +389,7 @@ public class EventsBenchmark {
         HazelcastSide(BiFunction<HazelcastInstance, String, ITopic<Long>> topics) {
             String clusterName = "bench-events-" + UUID.randomUUID();
             for (int i = 0; i < NODES; i++) {
-                members.add(Hazelcast.newHazelcastInstance(config(clusterName)));
+                members.add(Hazelcast.newHazelcastInstance(HazelcastLoopback.config(clusterName)));
             }
             ITopic<Long> echo = topics.apply(members.get(1), PONG);
             topics.apply(members.get(1), PING).addMessageListener(message -> {
@@ -438,21 +435,6 @@ public class EventsBenchmark {
                 load.stop();
             }
             members.forEach(member -> member.getLifecycleService().terminate());
-        }
-
-        private static Config config(String clusterName) {
-            Config config = new Config();
-            config.setClusterName(clusterName);
-            config.setProperty("hazelcast.phone.home.enabled", "false");
-            config.setProperty("hazelcast.logging.type", "none");
-            config.setProperty("hazelcast.socket.bind.any", "false");
-            NetworkConfig network = config.getNetworkConfig();
-            network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-            JoinConfig join = network.getJoin();
-            join.getMulticastConfig().setEnabled(false);
-            join.getAutoDetectionConfig().setEnabled(false);
-            join.getTcpIpConfig().setEnabled(true).addMember("127.0.0.1");
-            return config;
         }
     }
 

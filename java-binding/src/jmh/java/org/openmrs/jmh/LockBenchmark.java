@@ -9,8 +9,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.cp.lock.FencedLock;
@@ -137,17 +135,7 @@ public class LockBenchmark {
         }
 
         private static Config config(String clusterName) {
-            Config config = new Config();
-            config.setClusterName(clusterName);
-            config.setProperty("hazelcast.phone.home.enabled", "false");
-            config.setProperty("hazelcast.logging.type", "none");
-            config.setProperty("hazelcast.socket.bind.any", "false");
-            NetworkConfig network = config.getNetworkConfig();
-            network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-            JoinConfig join = network.getJoin();
-            join.getMulticastConfig().setEnabled(false);
-            join.getAutoDetectionConfig().setEnabled(false);
-            join.getTcpIpConfig().setEnabled(true).addMember("127.0.0.1");
+            Config config = HazelcastLoopback.config(clusterName);
             config.getCPSubsystemConfig().setCPMemberCount(NODES);
             return config;
         }
