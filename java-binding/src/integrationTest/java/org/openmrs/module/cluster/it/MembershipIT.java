@@ -62,26 +62,24 @@ public class MembershipIT {
 
     @Test(timeout = 90_000)
     public void aKilledNodeIsSeenGoneByTheOthers() throws IOException {
-        List<ChildNode> nodes = children.startOneAfterAnother(3);
-        ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
-        ChildNode victim = nodes.remove(2);
-        long killed = System.nanoTime();
-        victim.kill();
-        long[] noticed = ChildNode.awaitMembers(nodes, names(nodes), killed, CRASH_NOTICED_MS);
-        System.out.println("destroyForcibly of " + victim.name() + " was seen by n1 after " + noticed[0]
-                + " ms and by n2 after " + noticed[1] + " ms (bound " + CRASH_NOTICED_MS + " ms)");
+        seenGone("destroyForcibly", ChildNode::kill, CRASH_NOTICED_MS);
     }
 
     @Test(timeout = 90_000)
     public void aClosedNodeIsSeenGoneWithinASecond() throws IOException {
+        seenGone("close()", ChildNode::closeNode, LEAVE_NOTICED_MS);
+    }
+
+    /** Stops the third of three nodes as {@code how} says and times how soon the other two drop it. */
+    private void seenGone(String how, java.util.function.Consumer<ChildNode> stop, long boundMs) throws IOException {
         List<ChildNode> nodes = children.startOneAfterAnother(3);
         ChildNode.awaitMembers(nodes, names(nodes), System.nanoTime(), FORM_TIMEOUT_MS);
         ChildNode leaving = nodes.remove(2);
-        long closing = System.nanoTime();
-        leaving.closeNode();
-        long[] noticed = ChildNode.awaitMembers(nodes, names(nodes), closing, LEAVE_NOTICED_MS);
-        System.out.println("close() of " + leaving.name() + " was seen by n1 after " + noticed[0]
-                + " ms and by n2 after " + noticed[1] + " ms (bound " + LEAVE_NOTICED_MS + " ms)");
+        long stopped = System.nanoTime();
+        stop.accept(leaving);
+        long[] noticed = ChildNode.awaitMembers(nodes, names(nodes), stopped, boundMs);
+        System.out.println(how + " of " + leaving.name() + " was seen by n1 after " + noticed[0]
+                + " ms and by n2 after " + noticed[1] + " ms (bound " + boundMs + " ms)");
     }
 
     @Test(timeout = 90_000)
