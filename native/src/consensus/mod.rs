@@ -314,8 +314,10 @@ impl Consensus {
             .is_some_and(|at| at.elapsed() < CONFIRMED_WITHIN)
     }
 
+    /// Called for every proposal a follower forwards: reads the metrics in place, no copy.
     fn leader_addr(&self) -> Option<SocketAddr> {
-        let metrics = self.raft.metrics().borrow().clone();
+        let receiver = self.raft.metrics();
+        let metrics = receiver.borrow();
         let leader = metrics.current_leader?;
         metrics
             .membership_config
