@@ -179,4 +179,40 @@ public final class Native {
 
     /** Messages the subscription dropped so far because its queue was full. */
     public static native long eventsDropped(long handle, long subscription);
+
+    // ---- Caches (docs/jni-contract.md, section "Caches") ----
+
+    /**
+     * Opens the cache {@code name} on this node with these options ({@code mode} 0 = REPLICATED,
+     * 1 = INVALIDATION; {@code maxEntries} 0 = unbounded; {@code ttlMs} 0 = no expiry) and returns
+     * its id on this node. Waits up to {@code waitMs} for this node to have received the
+     * replicated entries of the members it joined (a joiner serves reads only once caught up).
+     */
+    public static native long cacheOpen(long handle, String name, int mode, long maxEntries, long ttlMs, long waitMs);
+
+    /**
+     * The entry's expiry (epoch milliseconds, {@code Long.MAX_VALUE} for none) as 8 big-endian
+     * bytes followed by its value; null when absent or expired. Local, no network.
+     */
+    public static native byte[] cacheGet(long handle, long cache, byte[] key);
+
+    /** Stores locally at once and ships the write to the other members; never waits on them. */
+    public static native void cachePut(long handle, long cache, byte[] key, byte[] value);
+
+    public static native void cacheRemove(long handle, long cache, byte[] key);
+
+    public static native void cacheClear(long handle, long cache);
+
+    public static native boolean cacheContains(long handle, long cache, byte[] key);
+
+    /** Entries this node holds (expired ones not yet swept may count). */
+    public static native long cacheSize(long handle, long cache);
+
+    /**
+     * Waits up to {@code timeoutMs} for keys this node's store dropped or changed other than by a
+     * local put/remove/clear (a remote write, an eviction, an expiry) and returns them: each
+     * element is the cache id as 8 big-endian bytes followed by the key, or the id alone when the
+     * whole cache was cleared. Empty when none came; null once the node is closed.
+     */
+    public static native byte[][] cacheInvalidations(long handle, long timeoutMs);
 }
