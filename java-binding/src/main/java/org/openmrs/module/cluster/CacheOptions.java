@@ -7,23 +7,27 @@ import java.util.OptionalLong;
 
 /**
  * How a {@link ClusterCache} behaves: its {@link CacheMode}, an optional bound on the entries
- * each node holds, and an optional time to live of each entry. Immutable.
+ * each node holds, an optional time to live of each entry, and an optional {@link CacheCodec}.
+ * Immutable. Two options are equal when all four are; codecs compare with their own
+ * {@code equals} (for most, the same instance).
  */
 public final class CacheOptions {
 
-    private static final CacheOptions DEFAULTS = new CacheOptions(CacheMode.REPLICATED, null, null);
+    private static final CacheOptions DEFAULTS = new CacheOptions(CacheMode.REPLICATED, null, null, null);
 
     private final CacheMode mode;
     private final Long maxEntries;
     private final Duration timeToLive;
+    private final CacheCodec codec;
 
-    private CacheOptions(CacheMode mode, Long maxEntries, Duration timeToLive) {
+    private CacheOptions(CacheMode mode, Long maxEntries, Duration timeToLive, CacheCodec codec) {
         this.mode = mode;
         this.maxEntries = maxEntries;
         this.timeToLive = timeToLive;
+        this.codec = codec;
     }
 
-    /** {@link CacheMode#REPLICATED}, no size bound, no expiry. */
+    /** {@link CacheMode#REPLICATED}, no size bound, no expiry, the default codec. */
     public static CacheOptions defaults() {
         return DEFAULTS;
     }
@@ -47,6 +51,11 @@ public final class CacheOptions {
         return Optional.ofNullable(timeToLive);
     }
 
+    /** The codec of keys and values; empty for the default one (see {@link CacheCodec}). */
+    public Optional<CacheCodec> codec() {
+        return Optional.ofNullable(codec);
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof CacheOptions)) {
@@ -54,19 +63,20 @@ public final class CacheOptions {
         }
         CacheOptions other = (CacheOptions) o;
         return mode == other.mode && Objects.equals(maxEntries, other.maxEntries)
-                && Objects.equals(timeToLive, other.timeToLive);
+                && Objects.equals(timeToLive, other.timeToLive) && Objects.equals(codec, other.codec);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, maxEntries, timeToLive);
+        return Objects.hash(mode, maxEntries, timeToLive, codec);
     }
 
     @Override
     public String toString() {
         return "CacheOptions{mode=" + mode
                 + ", maxEntries=" + (maxEntries == null ? "unbounded" : maxEntries)
-                + ", timeToLive=" + (timeToLive == null ? "none" : timeToLive) + "}";
+                + ", timeToLive=" + (timeToLive == null ? "none" : timeToLive)
+                + ", codec=" + (codec == null ? "default" : codec) + "}";
     }
 
     /** Collects options; each setter rejects a bad value at once with IllegalArgumentException. */
@@ -75,6 +85,7 @@ public final class CacheOptions {
         private CacheMode mode = CacheMode.REPLICATED;
         private Long maxEntries;
         private Duration timeToLive;
+        private CacheCodec codec;
 
         private Builder() {
         }
@@ -105,8 +116,17 @@ public final class CacheOptions {
             return this;
         }
 
+        /** Encodes keys and values with {@code codec} instead of the default (see {@link CacheCodec}). */
+        public Builder codec(CacheCodec codec) {
+            if (codec == null) {
+                throw new IllegalArgumentException("codec: must not be null");
+            }
+            this.codec = codec;
+            return this;
+        }
+
         public CacheOptions build() {
-            return new CacheOptions(mode, maxEntries, timeToLive);
+            return new CacheOptions(mode, maxEntries, timeToLive, codec);
         }
     }
 }

@@ -11,10 +11,10 @@ import java.io.ObjectStreamClass;
 import java.io.Serializable;
 
 /**
- * Java serialization of queue items. Classes are resolved with the class loader of the calling
- * module (the thread's context class loader), then with a fallback loader (that of the code that
- * created the queue): in OpenMRS each module has a loader of its own, and an item's class is
- * rarely visible to this library's. Not part of the public API.
+ * Java serialization of queue items and of cache keys and values. Classes are resolved with the
+ * class loader of the calling module (the thread's context class loader), then with a fallback
+ * loader (that of the code that created the queue or cache): in OpenMRS each module has a loader
+ * of its own, and an item's class is rarely visible to this library's. Not part of the public API.
  */
 final class ItemSerializer {
 
@@ -27,7 +27,15 @@ final class ItemSerializer {
      * @throws IllegalArgumentException if the item, or an object it refers to, cannot be serialized
      */
     static byte[] toBytes(Serializable item, String what) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        return toBytes(new ByteArrayOutputStream(), item, what);
+    }
+
+    /**
+     * What {@code bytes} holds already (such as a tag), followed by the item's bytes.
+     *
+     * @throws IllegalArgumentException if the item, or an object it refers to, cannot be serialized
+     */
+    static byte[] toBytes(ByteArrayOutputStream bytes, Serializable item, String what) {
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
             out.writeObject(item);
         } catch (NotSerializableException e) {
@@ -40,14 +48,15 @@ final class ItemSerializer {
     }
 
     /**
-     * Reads the object serialized in {@code bytes} from {@code offset} on.
+     * Reads the object serialized in the {@code length} bytes of {@code bytes} from {@code offset} on.
      *
      * @throws IOException            if the bytes are not a serialized object
      * @throws ClassNotFoundException if its class is visible neither to the context class loader
      *                                nor to {@code fallback}
      */
-    static Object fromBytes(byte[] bytes, int offset, ClassLoader fallback) throws IOException, ClassNotFoundException {
-        InputStream in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
+    static Object fromBytes(byte[] bytes, int offset, int length, ClassLoader fallback)
+            throws IOException, ClassNotFoundException {
+        InputStream in = new ByteArrayInputStream(bytes, offset, length);
         try (ObjectInputStream objects = new LoaderObjectInputStream(in,
                 Thread.currentThread().getContextClassLoader(), fallback)) {
             return objects.readObject();

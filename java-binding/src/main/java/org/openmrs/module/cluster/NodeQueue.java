@@ -96,7 +96,7 @@ final class NodeQueue<T extends Serializable> implements ClusterQueue<T> {
         long claimId = ByteBuffer.wrap(claimed, 0, CLAIM_ID_BYTES).getLong();
         Object item;
         try {
-            item = ItemSerializer.fromBytes(claimed, CLAIM_ID_BYTES, creatorLoader);
+            item = ItemSerializer.fromBytes(claimed, CLAIM_ID_BYTES, claimed.length - CLAIM_ID_BYTES, creatorLoader);
         } catch (IOException | ClassNotFoundException | ClassCastException e) {
             ClusterException unreadable = new ClusterException("an item of queue '" + name
                     + "' cannot be read on node '" + node.name() + "' (" + e + "); it was put back in the queue:"
