@@ -28,8 +28,7 @@ import org.openmrs.module.cluster.internal.NativeNode;
  * <p>A node that loses contact with the majority of the voters for longer than the panic timeout
  * panics: its {@link ClusterPanicListener}s are called once, and from then on its lock, queue and
  * scheduler calls throw {@link ClusterException}; {@link #members()} and {@link #status()} still
- * answer. Caches and events arrive with later issues; in this build their accessors throw
- * {@link UnsupportedOperationException}.
+ * answer, and its caches serve reads from this node's copy but refuse writes.
  */
 public final class Cluster implements AutoCloseable {
 
@@ -48,12 +47,14 @@ public final class Cluster implements AutoCloseable {
     private final String address;
     private final ConcurrentMap<String, ClusterLock> locks = new ConcurrentHashMap<String, ClusterLock>();
     private final ConcurrentMap<String, NodeQueue<?>> queues = new ConcurrentHashMap<String, NodeQueue<?>>();
+    private final NodeCaches caches;
     private final NodeScheduler scheduler;
     private final PanicWatch panicWatch;
 
-    private Cluster(NativeNode node, String address) {
+    private Cluster(NativeNode node, String address, long cacheOpenWaitMs) {
         this.node = node;
         this.address = address;
+        this.caches = new NodeCaches(node, cacheOpenWaitMs);
         this.scheduler = new NodeScheduler(node);
         this.panicWatch = new PanicWatch(node);
     }
@@ -76,7 +77,9 @@ public final class Cluster implements AutoCloseable {
                 config.dataDir().map(Object::toString).orElse(null), config.appVersion(),
                 config.joinTimeout().toMillis(), config.raftVoters(), config.panicTimeout().toMillis());
         try {
-            Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle));
+            // A cache opened soon after the join waits for the members' entries as long as the join may.
+            Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle),
+                    config.joinTimeout().toMillis());
             register(cluster);
             return cluster;
         } catch (RuntimeException e) {
@@ -130,13 +133,28 @@ public final class Cluster implements AutoCloseable {
         return ClusterStatus.fromNative(node.call(Native::nodeStatus));
     }
 
-    /** A replicated cache with {@link CacheOptions#defaults()}. */
+    /** The cache of this name with {@link CacheOptions#defaults()}: replicated, unbounded, no expiry. */
     public <K, V> ClusterCache<K, V> cache(String name) {
         return cache(name, CacheOptions.defaults());
     }
 
+    /**
+     * The cache of this name on this node. Every call with one name returns the same instance,
+     * opened by the first call; on a node that just joined, that call waits (up to the join
+     * timeout) until the node has received the replicated entries of the members. Without a
+     * codec in {@code options}, keys and values must be {@code Serializable}; their classes are
+     * read with the calling thread's context class loader, or else with the class loader of the
+     * code that first asked for the cache.
+     *
+     * @throws IllegalArgumentException if the cache is already open on this node with other options
+     * @throws ClusterException         if the node is closed, or the entries did not arrive in time
+     */
+    @SuppressWarnings("unchecked")
     public <K, V> ClusterCache<K, V> cache(String name, CacheOptions options) {
-        throw notInThisBuild("cache", "replicated cache");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(options, "options");
+        node.ensureOpen();
+        return (ClusterCache<K, V>) caches.open(name, options, creatorLoader());
     }
 
     /**
@@ -186,7 +204,7 @@ public final class Cluster implements AutoCloseable {
      * Leaves the cluster at once, so that the others see this node go without waiting for a
      * timeout, and stops the node; the locks it holds and the queue items it claimed pass on at
      * once, and its scheduled singletons stop here (waiting for a run in progress) and move to
-     * another node. Does nothing if the node is already closed.
+     * another node; its caches drop what they hold. Does nothing if the node is already closed.
      */
     @Override
     public void close() {
@@ -196,17 +214,12 @@ public final class Cluster implements AutoCloseable {
         scheduler.stopAll();
         unregister(this);
         Native.nodeClose(node.handle());
+        caches.closed();
     }
 
     @Override
     public String toString() {
         return "Cluster{node '" + node.name() + "' at " + address + (node.isClosed() ? ", closed}" : "}");
-    }
-
-    private UnsupportedOperationException notInThisBuild(String method, String feature) {
-        node.ensureOpen();
-        return new UnsupportedOperationException(
-                "Cluster." + method + " arrives with the " + feature + " issue; not in this build");
     }
 
     /** The context class loader of the calling thread, or else this library's. */

@@ -98,36 +98,19 @@ public class ClusterTest {
         String name = cluster.nodeName();
         cluster.close();
         assertEquals(name, cluster.nodeName());
-        for (ThrowingRunnable call : unbuiltFeatureCalls(cluster)) {
-            assertClosed(name, call);
-        }
         assertClosed(name, cluster::members);
         assertClosed(name, cluster::status);
         assertClosed(name, () -> cluster.lock("l"));
         assertClosed(name, cluster::scheduler);
         assertClosed(name, () -> cluster.queue("q"));
+        assertClosed(name, () -> cluster.cache("c"));
+        assertClosed(name, () -> cluster.cache("c", CacheOptions.defaults()));
         assertClosed(name, () -> cluster.onPanic(reason -> { }));
-    }
-
-    @Test(timeout = 30_000)
-    public void laterFeaturesAreNotInThisBuild() {
-        Cluster cluster = nodes.start();
-        for (ThrowingRunnable call : unbuiltFeatureCalls(cluster)) {
-            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, call);
-            assertTrue(e.getMessage(), e.getMessage().endsWith("issue; not in this build"));
-        }
     }
 
     @Test
     public void startRefusesNoConfig() {
         assertThrows(NullPointerException.class, () -> Cluster.start(null));
-    }
-
-    private static List<ThrowingRunnable> unbuiltFeatureCalls(Cluster cluster) {
-        return List.of(
-                () -> cluster.cache("c"),
-                () -> cluster.cache("c", CacheOptions.defaults()),
-                () -> cluster.cache("c", CacheOptions.defaults()));
     }
 
     static void assertClosed(String name, ThrowingRunnable call) {

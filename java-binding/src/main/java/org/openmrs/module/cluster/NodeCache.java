@@ -1,0 +1,235 @@
+package org.openmrs.module.cluster;
+
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.openmrs.module.cluster.internal.Native;
+import org.openmrs.module.cluster.internal.NativeNode;
+
+/**
+ * The {@link ClusterCache} of {@link Cluster#cache(String, CacheOptions)}: the entries live in the
+ * library's store as bytes of the cache's {@link CacheCodec}; in front of it, a near cache of the
+ * decoded values makes a hit a map lookup that never crosses JNI. Thread-safe.
+ *
+ * <p>The near cache holds only what was read from the store, never the object a caller put (the
+ * caller may go on changing it, and of two concurrent puts the store decides which one wins). It
+ * drops a key when this node writes it and when the library reports a change it did not make
+ * (a write from another node, an eviction, an expiry; see {@link NodeCaches}). A read that
+ * overlaps such a drop must not put back the value it read before: it first reserves the key with
+ * a token of its own, reads the store, and installs the value only in place of its token, which
+ * the drop removes.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+final class NodeCache<K, V> implements ClusterCache<K, V> {
+
+    private static final Logger LOG = Logger.getLogger(NodeCache.class.getName());
+    /** The expiry (epoch ms) that precedes a value read from the store. */
+    private static final int EXPIRY_BYTES = 8;
+
+    private final NativeNode node;
+    private final long id;
+    private final String name;
+    private final CacheOptions options;
+    private final CacheCodec codec;
+    /** Whether entries expire; without expiry, a hit need not read the clock. */
+    private final boolean expiring;
+    /** Per key, a {@link Held} value or a read's {@link Reservation}. */
+    private final ConcurrentMap<Object, Object> near = new ConcurrentHashMap<Object, Object>();
+
+    NodeCache(NativeNode node, long id, String name, CacheOptions options, CacheCodec codec) {
+        this.node = node;
+        this.id = id;
+        this.name = name;
+        this.options = options;
+        this.codec = codec;
+        this.expiring = options.timeToLive().isPresent();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    CacheOptions options() {
+        return options;
+    }
+
+    /**
+     * The value for {@code key}, or null when absent or expired.
+     *
+     * @throws NullPointerException if the key is null
+     * @throws ClusterException     if the node is closed, or the value cannot be decoded here
+     */
+    @Override
+    @SuppressWarnings("unchecked")
+    public V get(K key) {
+        Held held = nearHit(key);
+        return held != null ? (V) held.value : load(key);
+    }
+
+    /**
+     * Stores the value here at once and ships it to the other members (REPLICATED) or tells them
+     * to drop the key (INVALIDATION).
+     *
+     * @throws NullPointerException     if the key or the value is null
+     * @throws IllegalArgumentException if the codec cannot encode them
+     * @throws ClusterException         if the node is closed or has panicked
+     */
+    @Override
+    public void put(K key, V value) {
+        byte[] keyBytes = encode(Objects.requireNonNull(key, "key"), "a key");
+        byte[] valueBytes = encode(Objects.requireNonNull(value, "value"), "a value");
+        node.call(handle -> {
+            Native.cachePut(handle, id, keyBytes, valueBytes);
+            return null;
+        });
+        near.remove(key);
+    }
+
+    /** @throws ClusterException if the node is closed or has panicked */
+    @Override
+    public void remove(K key) {
+        byte[] keyBytes = encode(Objects.requireNonNull(key, "key"), "a key");
+        node.call(handle -> {
+            Native.cacheRemove(handle, id, keyBytes);
+            return null;
+        });
+        near.remove(key);
+    }
+
+    /**
+     * Drops every entry written before now, here and on every member.
+     *
+     * @throws ClusterException if the node is closed or has panicked
+     */
+    @Override
+    public void clear() {
+        node.call(handle -> {
+            Native.cacheClear(handle, id);
+            return null;
+        });
+        near.clear();
+    }
+
+    @Override
+    public boolean containsKey(K key) {
+        if (nearHit(key) != null) {
+            return true;
+        }
+        byte[] keyBytes = encode(key, "a key");
+        return node.call(handle -> Native.cacheContains(handle, id, keyBytes));
+    }
+
+    /** Entries this node's store holds; expired ones not yet swept may count. */
+    @Override
+    public long size() {
+        return node.call(handle -> Native.cacheSize(handle, id));
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterCache{'" + name + "' on node '" + node.name() + "', " + options + "}";
+    }
+
+    /**
+     * Drops what an invalidation of the library names: the key encoded in {@code entry} from
+     * {@code offset} on, or every key when nothing follows. A key this codec cannot decode drops
+     * every key, as the one it names cannot be told apart.
+     */
+    void invalidate(byte[] entry, int offset) {
+        if (entry.length == offset) {
+            near.clear();
+            return;
+        }
+        Object key;
+        try {
+            key = codec.decode(entry, offset, entry.length - offset);
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "an invalidated key of cache '" + name + "' cannot be decoded; its near cache is"
+                    + " cleared instead", e);
+            near.clear();
+            return;
+        }
+        near.remove(key);
+    }
+
+    /** Forgets every decoded value: after the node closed, or when invalidations may have been missed. */
+    void dropNearCache() {
+        near.clear();
+    }
+
+    /** The unexpired value the near cache holds for {@code key}, or null. */
+    private Held nearHit(K key) {
+        Object held = near.get(Objects.requireNonNull(key, "key"));
+        if (!(held instanceof Held)) {
+            return null;
+        }
+        Held hit = (Held) held;
+        if (expiring && System.currentTimeMillis() >= hit.expiresAt) {
+            near.remove(key, hit);
+            return null;
+        }
+        node.ensureOpen();
+        return hit;
+    }
+
+    /** Reads the store, and keeps what it read unless the key was dropped meanwhile. */
+    @SuppressWarnings("unchecked")
+    private V load(K key) {
+        byte[] keyBytes = encode(key, "a key");
+        Reservation reservation = new Reservation();
+        // An array key's equals is its identity: a decoded invalidation would never match it.
+        boolean reserved = !key.getClass().isArray() && near.putIfAbsent(key, reservation) == null;
+        Held loaded = null;
+        try {
+            byte[] found = node.call(handle -> Native.cacheGet(handle, id, keyBytes));
+            if (found != null) {
+                loaded = new Held(decodeValue(found), ByteBuffer.wrap(found, 0, EXPIRY_BYTES).getLong());
+            }
+        } finally {
+            if (reserved && (loaded == null || !near.replace(key, reservation, loaded))) {
+                near.remove(key, reservation);
+            }
+        }
+        return loaded == null ? null : (V) loaded.value;
+    }
+
+    private byte[] encode(Object object, String role) {
+        try {
+            return codec.encode(object);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(role + " of cache '" + name + "' cannot be encoded: " + e.getMessage(), e);
+        }
+    }
+
+    private Object decodeValue(byte[] found) {
+        try {
+            return codec.decode(found, EXPIRY_BYTES, found.length - EXPIRY_BYTES);
+        } catch (RuntimeException e) {
+            throw new ClusterException("a value of cache '" + name + "' cannot be read on node '" + node.name()
+                    + "' (" + e.getMessage() + "): make its class visible to the thread's context class loader,"
+                    + " or give every node the same codec", e);
+        }
+    }
+
+    /** A value read from the store, and when it expires (epoch ms; Long.MAX_VALUE for never). */
+    private static final class Held {
+        final Object value;
+        final long expiresAt;
+
+        Held(Object value, long expiresAt) {
+            this.value = value;
+            this.expiresAt = expiresAt;
+        }
+    }
+
+    /** Marks a key as being read; each read's token is its own, so a drop is told from a later read. */
+    private static final class Reservation {
+    }
+}
