@@ -19,6 +19,7 @@ public class CacheOptionsTest {
         assertEquals(CacheMode.REPLICATED, defaults.mode());
         assertEquals(OptionalLong.empty(), defaults.maxEntries());
         assertEquals(Optional.empty(), defaults.timeToLive());
+        assertEquals(Optional.empty(), defaults.codec());
         assertEquals(defaults, CacheOptions.builder().build());
     }
 
@@ -37,6 +38,19 @@ public class CacheOptionsTest {
     }
 
     @Test
+    public void aCodecIsKeptAndTellsOptionsApart() {
+        CacheCodec codec = new DefaultCacheCodec(null);
+        CacheOptions withCodec = CacheOptions.builder().codec(codec).build();
+        assertEquals(Optional.of(codec), withCodec.codec());
+        assertEquals(withCodec, CacheOptions.builder().codec(codec).build());
+        assertEquals(withCodec.hashCode(), CacheOptions.builder().codec(codec).build().hashCode());
+        assertFalse(withCodec.equals(CacheOptions.defaults()));
+        assertFalse(withCodec.equals(CacheOptions.builder().codec(new DefaultCacheCodec(null)).build()));
+        assertTrue(withCodec.toString(), withCodec.toString().contains("codec=" + codec));
+        assertTrue(CacheOptions.defaults().toString().contains("codec=default"));
+    }
+
+    @Test
     public void badValuesAreRefusedNamingTheSetting() {
         assertMessageStarts("maxEntries:", assertThrows(IllegalArgumentException.class,
                 () -> CacheOptions.builder().maxEntries(0)));
@@ -50,6 +64,8 @@ public class CacheOptionsTest {
                 () -> CacheOptions.builder().timeToLive(null)));
         assertMessageStarts("mode:", assertThrows(IllegalArgumentException.class,
                 () -> CacheOptions.builder().mode(null)));
+        assertMessageStarts("codec:", assertThrows(IllegalArgumentException.class,
+                () -> CacheOptions.builder().codec(null)));
     }
 
     private static void assertMessageStarts(String prefix, Exception e) {
