@@ -3,6 +3,7 @@ package org.openmrs.module.cluster;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.UUID;
 
 import org.junit.rules.ExternalResource;
 
@@ -13,7 +14,28 @@ public final class EmbeddedNodes extends ExternalResource {
 
     /** Starts an embedded node, closed after the test. */
     public Cluster start() {
-        Cluster cluster = Cluster.embedded();
+        return closedAfter(Cluster.embedded());
+    }
+
+    /**
+     * Starts {@code count} nodes in this JVM that form one cluster of their own on loopback, the
+     * first its only voter, and waits until each lists them all; closed after the test.
+     */
+    public List<Cluster> startJoined(int count) {
+        String clusterName = "joined-" + UUID.randomUUID();
+        List<Cluster> joined = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ClusterConfig.Builder config = ClusterConfig.builder().clusterName(clusterName).raftVoters(1);
+            if (i > 0) {
+                config.seeds(joined.get(0).members().get(0).address());
+            }
+            joined.add(closedAfter(Cluster.start(config.build())));
+        }
+        EventsTest.await(() -> joined.stream().allMatch(node -> node.members().size() == count));
+        return joined;
+    }
+
+    private Cluster closedAfter(Cluster cluster) {
         started.add(cluster);
         return cluster;
     }

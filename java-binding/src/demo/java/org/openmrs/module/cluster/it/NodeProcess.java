@@ -39,6 +39,7 @@ import org.openmrs.module.cluster.ClusterMember;
  * <li>{@code stands <name>}: {@code STANDS <name> <isLockedByCurrentThread> <epoch ms after the
  * answer>}, or {@code STANDS <name> failed <exception>}</li>
  * <li>schedules, queues, panic and fault injection: see {@link CoordinationCommands}</li>
+ * <li>caches, and Spring caching on them: see {@link CacheCommands}</li>
  * </ul>
  * {@code lock}, {@code trylock}, {@code unlock}, {@code held} and {@code stands} run one after another on one thread, so that
  * they concern one owner; they, {@code count} and {@code shed} answer when done, while later
@@ -57,11 +58,13 @@ public final class NodeProcess {
     });
 
     private final CoordinationCommands coordination;
+    private final CacheCommands caches;
 
     private NodeProcess(Cluster cluster, PrintStream out) {
         this.cluster = cluster;
         this.out = out;
         this.coordination = new CoordinationCommands(cluster);
+        this.caches = new CacheCommands(cluster);
     }
 
     public static void main(String[] args) throws IOException {
@@ -166,10 +169,14 @@ public final class NodeProcess {
                 }
                 Command command = coordination.command(words);
                 if (command == null) {
+                    command = caches.command(words);
+                }
+                if (command == null) {
                     out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
                             + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
-                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN);
-                } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])) {
+                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", " + CacheCommands.KNOWN);
+                } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])
+                        || CacheCommands.LONG_RUNNING.contains(words[0])) {
                     answerInBackground(command);
                 } else {
                     answerNow(command);
