@@ -11,16 +11,18 @@ import java.util.Properties;
 import java.util.TreeSet;
 
 import org.openmrs.module.cluster.Cluster;
+import org.openmrs.module.cluster.ClusterCache;
 import org.openmrs.module.cluster.ClusterMember;
 import org.openmrs.module.cluster.it.ChildNode;
 
 /**
  * Shows the cluster at work, in plain words. Without arguments: three nodes start in three JVMs
  * and form one cluster; a singleton task runs on one of them each second; node1 offers items to
- * a queue that node2 and node3 drain; node1 takes a lock that the others wait for and is killed:
- * the lock passes on and the singleton moves; then a second node is killed and the last one
- * panics. With {@code --embedded}: a one-node embedded cluster starts in this JVM and shows its
- * status.
+ * a queue that node2 and node3 drain; a value node1 caches is read on node2 and node3, and a
+ * fourth node joins with the cache warm; node1 takes a lock that the others wait for and is
+ * killed: the lock passes on and the singleton moves; then a second node is killed and the last
+ * one panics. With {@code --embedded}: a one-node embedded cluster starts in this JVM and shows
+ * its status and a cache.
  */
 public final class Demo {
 
@@ -31,6 +33,7 @@ public final class Demo {
     /** Short, so that the last node's panic shows within the demo. */
     private static final long PANIC_TIMEOUT_MS = 3_000;
     private static final int QUEUE_ITEMS = 12;
+    private static final int CACHE_KEYS = 20;
 
     private Demo() {
     }
@@ -55,6 +58,9 @@ public final class Demo {
                         + ", app version " + member.appVersion() + (member.isLocal() ? " (this node)" : ""));
             }
             System.out.println("  status: " + cluster.status());
+            ClusterCache<String, String> cache = cluster.cache("greetings");
+            cache.put("hello", "world");
+            System.out.println("  cache 'greetings': put hello=world, get hello: " + cache.get("hello"));
             System.out.println("Closing it.");
         }
         System.out.println("Closed. Cluster.current() would now throw: no node is open.");
@@ -64,13 +70,17 @@ public final class Demo {
         File logs = new File(System.getProperty("openmrs.cluster.demo.logs", System.getProperty("java.io.tmpdir")));
         List<ChildNode> nodes = new ArrayList<ChildNode>();
         SingletonRuns runs = null;
+        String clusterName = "openmrs-demo-" + System.currentTimeMillis();
         try {
-            startNodes(nodes, logs);
+            for (int i = 1; i <= 3; i++) {
+                nodes.add(startNode(clusterName, i, nodes.isEmpty() ? null : nodes.get(0).address(), logs));
+            }
             showMembers(nodes);
             runs = new SingletonRuns(new File(logs, "singleton-runs-" + System.currentTimeMillis()));
             scheduleSingleton(nodes, runs);
             showQueue(nodes);
             showEvents(nodes);
+            showCache(nodes, clusterName, logs);
             ChildNode holder = showLockAndKillItsHolder(nodes, runs);
             panicTheLastNode(nodes, holder);
             System.out.println("Done. The nodes' logs are in " + logs.getAbsolutePath());
@@ -84,32 +94,27 @@ public final class Demo {
         }
     }
 
-    /** Starts node1, node2, node3, each in a JVM of its own, node2 and node3 joining through node1. */
-    private static void startNodes(List<ChildNode> nodes, File logs) throws IOException {
-        String classpath = System.getProperty("java.class.path");
-        String clusterName = "openmrs-demo-" + System.currentTimeMillis();
-        String seed = null;
-        for (int i = 1; i <= 3; i++) {
-            Properties config = new Properties();
-            config.setProperty("cluster.name", clusterName);
-            config.setProperty("cluster.node.name", "node" + i);
-            config.setProperty("cluster.panic.timeout.ms", Long.toString(PANIC_TIMEOUT_MS));
-            if (seed != null) {
-                config.setProperty("cluster.seeds", seed);
-            }
-            System.out.println("Starting node" + i + " in a JVM of its own"
-                    + (seed == null ? ", forming a new cluster..." : ", joining through " + seed + "..."));
-            long started = System.nanoTime();
-            ChildNode node = ChildNode.launch("node" + i, classpath, config, new File(logs, "node" + i + ".log"));
-            nodes.add(node);
-            if (!node.awaitStart(START_TIMEOUT_MS)) {
-                throw new IllegalStateException("node" + i + " could not start: " + node.error()
-                        + "; its log: " + node.log());
-            }
-            System.out.println("  node" + i + " is a member, listening on " + node.address()
-                    + " (JVM start and join took " + millisSince(started) + " ms)");
-            seed = nodes.get(0).address();
+    /** Starts node{@code i} in a JVM of its own, forming the cluster (no seed) or joining through {@code seed}. */
+    private static ChildNode startNode(String clusterName, int i, String seed, File logs) throws IOException {
+        Properties config = new Properties();
+        config.setProperty("cluster.name", clusterName);
+        config.setProperty("cluster.node.name", "node" + i);
+        config.setProperty("cluster.panic.timeout.ms", Long.toString(PANIC_TIMEOUT_MS));
+        if (seed != null) {
+            config.setProperty("cluster.seeds", seed);
         }
+        System.out.println("Starting node" + i + " in a JVM of its own"
+                + (seed == null ? ", forming a new cluster..." : ", joining through " + seed + "..."));
+        long started = System.nanoTime();
+        ChildNode node = ChildNode.launch("node" + i, System.getProperty("java.class.path"), config,
+                new File(logs, "node" + i + ".log"));
+        if (!node.awaitStart(START_TIMEOUT_MS)) {
+            node.close();
+            throw new IllegalStateException("node" + i + " could not start: " + node.error() + "; its log: " + node.log());
+        }
+        System.out.println("  node" + i + " is a member, listening on " + node.address()
+                + " (JVM start and join took " + millisSince(started) + " ms)");
+        return node;
     }
 
     private static void showMembers(List<ChildNode> nodes) {
@@ -170,6 +175,44 @@ public final class Demo {
         for (ChildNode listener : listeners) {
             String heard = listener.ask("entities", "ENTITIES", ANSWER_MS);
             System.out.println("  " + listener.name() + "'s listener heard: " + heard.replace(uuid, "<uuid>"));
+        }
+    }
+
+    /**
+     * node1 puts a value into a replicated cache and node2 and node3 read it; node1 writes more
+     * entries, and a fourth node joins and finds them all at its first read. The fourth node then
+     * leaves, so that the sections after this one concern three nodes.
+     */
+    private static void showCache(List<ChildNode> nodes, String clusterName, File logs)
+            throws IOException, InterruptedException {
+        System.out.println("\n== A replicated cache: node1 caches a value; node2 and node3 read it");
+        ChildNode writer = nodes.get(0);
+        long putNanos = System.nanoTime();
+        writer.ask("cput concepts REPLICATED weight kg", "CPUT concepts weight ");
+        for (ChildNode reader : nodes.subList(1, 3)) {
+            String read;
+            while ((read = reader.ask("cget concepts REPLICATED weight", "CGET concepts weight ")).endsWith(" null")) {
+                if (millisSince(putNanos) > NOTICE_TIMEOUT_MS) {
+                    throw new IllegalStateException(reader.name() + " did not get the cached value within "
+                            + NOTICE_TIMEOUT_MS + " ms");
+                }
+                Thread.sleep(5);
+            }
+            System.out.println("  " + reader.name() + " reads weight=" + read.substring(read.lastIndexOf(' ') + 1)
+                    + " (" + millisSince(putNanos) + " ms after node1's put)");
+        }
+        String written = writer.ask("cwrite concepts REPLICATED " + CACHE_KEYS + " 200", "CWROTE concepts");
+        System.out.println("  node1 wrote 200 values onto " + CACHE_KEYS + " keys in "
+                + written.substring(written.lastIndexOf(' ') + 1) + " ms");
+        ChildNode fourth = startNode(clusterName, 4, writer.address(), logs);
+        try {
+            String warm = fourth.ask("cdump concepts REPLICATED " + CACHE_KEYS, "CDUMP concepts", ANSWER_MS);
+            String onWriter = writer.ask("cdump concepts REPLICATED " + CACHE_KEYS, "CDUMP concepts", ANSWER_MS);
+            System.out.println("  node4's first read of the cache finds " + warm.split(" ")[0] + " entries, "
+                    + (warm.equals(onWriter) ? "the same values as node1's" : "NOT node1's values: " + warm)
+                    + "; node4 leaves");
+        } finally {
+            fourth.close();
         }
     }
 
