@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -33,8 +34,7 @@ public class CacheIT {
 
     @Test(timeout = 180_000)
     public void concurrentWritersConvergeOnOneValuePerKeyAndAJoinerGetsThemAll() throws Exception {
-        List<ChildNode> nodes = children.startOneAfterAnother(3);
-        ChildNode.awaitMembers(nodes, ChildNodes.names(nodes), System.nanoTime(), ChildNodes.START_TIMEOUT_MS);
+        List<ChildNode> nodes = formCluster(3);
         for (ChildNode node : nodes) {
             dump(node);
         }
@@ -67,10 +67,9 @@ public class CacheIT {
 
     @Test(timeout = 120_000)
     public void inInvalidationModeANodeNeverServesAnOverwrittenValueOnceTheInvalidationArrived() throws Exception {
-        List<ChildNode> nodes = children.startOneAfterAnother(2);
+        List<ChildNode> nodes = formCluster(2);
         ChildNode writer = nodes.get(0);
         ChildNode reader = nodes.get(1);
-        ChildNode.awaitMembers(nodes, ChildNodes.names(nodes), System.nanoTime(), ChildNodes.START_TIMEOUT_MS);
         long worstMs = 0;
         long reads = 0;
         for (int round = 0; round < WATCH_ROUNDS; round++) {
@@ -102,10 +101,9 @@ public class CacheIT {
 
     @Test(timeout = 120_000)
     public void springCachesOnEachNodeAndAWriteOnOneEvictsOnTheOther() throws Exception {
-        List<ChildNode> nodes = children.startOneAfterAnother(2);
+        List<ChildNode> nodes = formCluster(2);
         ChildNode a = nodes.get(0);
         ChildNode b = nodes.get(1);
-        ChildNode.awaitMembers(nodes, ChildNodes.names(nodes), System.nanoTime(), ChildNodes.START_TIMEOUT_MS);
         assertEquals(1, calls(a, "1"));
         assertEquals("cached on " + a.name(), 1, calls(a, "1"));
         assertEquals(1, calls(b, "1"));
@@ -126,6 +124,13 @@ public class CacheIT {
                 + "'s copy within " + evictedOnB + " ms, a @CacheEvict on " + b.name() + " evicted " + a.name()
                 + "'s within " + evictedOnA + " ms; " + b.name() + "'s own load "
                 + (loadEvictedA ? "evicted" : "kept") + " " + a.name() + "'s copy (INVALIDATION mode)");
+    }
+
+    /** Starts {@code count} nodes and waits until each lists them all. */
+    private List<ChildNode> formCluster(int count) throws IOException {
+        List<ChildNode> nodes = children.startOneAfterAnother(count);
+        ChildNode.awaitMembers(nodes, ChildNodes.names(nodes), System.nanoTime(), ChildNodes.START_TIMEOUT_MS);
+        return nodes;
     }
 
     /** The node's dump of the cache {@code conv}: its size and every key's value. */
