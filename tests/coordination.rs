@@ -1,4 +1,5 @@
-//! Queues, singleton schedules and cluster panic on real nodes in one process.
+//! Queues, singleton schedules and cluster panic (locks and cache writes refused, cache reads
+//! served) on real nodes in one process.
 
 mod common;
 
@@ -7,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::*;
+use openmrs_cluster::cache::Mode;
 use openmrs_cluster::{ClusterError, Node};
 
 fn item(n: u32) -> Vec<u8> {
@@ -162,6 +165,13 @@ fn a_node_cut_off_from_the_majority_panics_and_the_majority_goes_on() {
     let leader = leader_index(&refs).expect("a leader");
     let cut = (leader + 1) % 3;
     let rest: Vec<&Node> = (0..3).filter(|i| *i != cut).map(|i| &nodes[i]).collect();
+    let wait = Duration::from_secs(5);
+    let cache = nodes[cut]
+        .cache_open("c", Mode::Replicated, None, None, wait)
+        .unwrap();
+    nodes[cut]
+        .cache_put(cache, Bytes::from_static(b"k"), Bytes::from_static(b"v"))
+        .unwrap();
     let started = Instant::now();
     partition(&[&nodes[cut]], &rest);
     let reason = nodes[cut]
@@ -181,6 +191,18 @@ fn a_node_cut_off_from_the_majority_panics_and_the_majority_goes_on() {
         rest[0].lock_try("l", 1).unwrap().is_some(),
         "the majority goes on"
     );
+    assert!(
+        matches!(
+            nodes[cut].cache_put(cache, Bytes::from_static(b"k"), Bytes::from_static(b"w")),
+            Err(ClusterError::Panicked(_))
+        ),
+        "a panicked node refuses cache writes"
+    );
+    let (_, value) = nodes[cut]
+        .cache_get(cache, b"k")
+        .unwrap()
+        .expect("reads go on");
+    assert_eq!(&value[..], b"v");
     assert!(rest.iter().all(|n| n.panic_wait(Duration::ZERO).is_none()));
     for n in &nodes {
         n.faults().heal();

@@ -2,6 +2,7 @@
 //! each OpenMRS JVM over JNI (`jni`); everything else is plain Rust, testable with several
 //! nodes in one process.
 
+pub mod cache;
 pub mod config;
 pub mod consensus;
 pub mod coordination;

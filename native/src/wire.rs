@@ -6,15 +6,16 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::cache::{CacheBatch, SyncPage, SyncRequest};
 use crate::consensus::{ConsensusReply, ConsensusRequest};
 use crate::events::{EventBatch, EventsAck};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
-/// The largest frame a stream accepts (cache values and snapshots travel later; patient data in
-/// one cache value rarely approaches this).
+/// The largest frame a stream accepts: a batch of cache writes or events, or a page of a
+/// joiner's pull, is cut well below it.
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -43,6 +44,12 @@ pub enum Body {
     /// Consecutive events of one publisher (events::outbox); answered by `EventsAck`.
     Events(EventBatch),
     EventsAck(EventsAck),
+    /// Cache writes of one node (cache::outbox); answered by `CacheWritesAck` once applied.
+    CacheWrites(CacheBatch),
+    CacheWritesAck,
+    /// A joiner pulls the replicated cache entries page by page (cache::sync).
+    CacheSync(SyncRequest),
+    CacheSyncPage(SyncPage),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

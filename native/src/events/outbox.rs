@@ -172,15 +172,10 @@ impl Outbox {
             return;
         }
         let now = Instant::now();
-        let mut live: HashMap<&str, SocketAddr> = HashMap::new();
-        for m in snapshot.others.iter().filter(|m| m.liveness.is_live()) {
-            if m.identity.name != snapshot.local.name {
-                live.insert(m.identity.name.as_str(), m.identity.addr);
-            }
-        }
+        let live = snapshot.live_peers();
         let next_seq = state.next_seq;
         for (name, addr) in &live {
-            match state.peers.get_mut(*name) {
+            match state.peers.get_mut(name) {
                 Some(peer) => {
                     peer.addr = *addr;
                     peer.down_since = None;

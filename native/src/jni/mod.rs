@@ -3,6 +3,7 @@
 //! converts its arguments, calls the node, and resolves every error or panic into a Java
 //! exception through `errors::ThrowJava`.
 
+mod cache;
 mod coordination;
 mod errors;
 mod events;

@@ -1,6 +1,8 @@
 //! The membership view that the rest of the node reads: a snapshot replaced after every change,
 //! so readers never hold a lock while foca works.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -40,6 +42,17 @@ pub struct Snapshot {
     pub local: NodeIdentity,
     /// Every member foca knows of, the local node excluded, one entry per address.
     pub others: Vec<MemberState>,
+}
+
+impl Snapshot {
+    /// The other live members' addresses by name: whom a node sends its writes and events to.
+    pub fn live_peers(&self) -> HashMap<String, SocketAddr> {
+        self.others
+            .iter()
+            .filter(|m| m.liveness.is_live() && m.identity.name != self.local.name)
+            .map(|m| (m.identity.name.clone(), m.identity.addr))
+            .collect()
+    }
 }
 
 #[derive(Clone)]

@@ -1,4 +1,5 @@
-//! Answers what peers send this node: a `Hello` from a joiner, and consensus messages.
+//! Answers what peers send this node: a `Hello` from a joiner, consensus messages, events and
+//! cache writes.
 //!
 //! A `Hello` from a node that can never be part of this cluster (another app version, a name
 //! already in use) is refused; otherwise the answer says whether this node is a member, who
@@ -78,6 +79,13 @@ impl FrameHandler for Dispatcher {
                 }
                 Body::Events(batch) => Some(Frame::new(Body::EventsAck(
                     self.shared.events.receive(batch),
+                ))),
+                Body::CacheWrites(batch) => {
+                    self.shared.caches.receive(batch);
+                    Some(Frame::new(Body::CacheWritesAck))
+                }
+                Body::CacheSync(request) => Some(Frame::new(Body::CacheSyncPage(
+                    self.shared.caches.serve_sync(&request),
                 ))),
                 other => {
                     tracing::warn!(%peer, frame = ?other, "unexpected frame ignored");

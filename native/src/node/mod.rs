@@ -1,6 +1,7 @@
 //! A node: its tokio runtime, its sockets, its membership and consensus, and the lifecycle a
 //! `Cluster` on the Java side drives (start, query, lock, close).
 
+mod cache;
 mod dispatch;
 mod events;
 mod join;
@@ -19,6 +20,7 @@ use once_cell::sync::OnceCell;
 use parking_lot::{Mutex, RwLock};
 use tokio::runtime::Runtime;
 
+use crate::cache::Caches;
 use crate::config::NodeConfig;
 use crate::consensus::{Consensus, ConsensusConfig, DurableIdentity};
 use crate::crypto::ClusterKeys;
@@ -38,6 +40,7 @@ struct Shared {
     is_member: AtomicBool,
     consensus: OnceCell<Arc<Consensus>>,
     events: Arc<Events>,
+    caches: Arc<Caches>,
 }
 
 pub struct Node {
@@ -122,6 +125,13 @@ impl Node {
             view.clone(),
         );
         let events = Events::start(name.clone(), view.clone(), keys.clone(), faults.clone());
+        let caches = Caches::start(
+            name.clone(),
+            durable.id,
+            view.clone(),
+            keys.clone(),
+            faults.clone(),
+        );
         let shared = Arc::new(Shared {
             config,
             keys,
@@ -131,6 +141,7 @@ impl Node {
             is_member: AtomicBool::new(false),
             consensus: OnceCell::new(),
             events,
+            caches,
         });
         let dispatcher = dispatch::Dispatcher {
             shared: Arc::clone(&shared),
@@ -186,6 +197,7 @@ impl Node {
         consensus.spawn_background();
         consensus.open_session(deadline).await?;
         shared.is_member.store(true, Ordering::Release);
+        tokio::spawn(Arc::clone(&shared.caches).catch_up());
         if !shared.config.seeds.is_empty() {
             tokio::spawn(join::watch_seeds(Arc::clone(&shared)));
         }
@@ -258,6 +270,7 @@ impl Node {
     /// runtime stops. Idempotent.
     pub fn close(&self) {
         self.shared.events.close();
+        self.shared.caches.close();
         self.consensus
             .waiters
             .fail_all(&format!("node '{}' is closed", self.name));
@@ -279,6 +292,7 @@ impl Node {
     /// Stops at once without telling anyone, as a crash would: tests of failure detection use it.
     pub fn halt(&self) {
         self.shared.events.close();
+        self.shared.caches.close();
         self.consensus
             .waiters
             .fail_all(&format!("node '{}' is halted", self.name));

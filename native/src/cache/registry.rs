@@ -1,0 +1,122 @@
+//! The node's caches by name and by the id Java addresses them with, the clock that versions
+//! their writes, and the feed of what the Java near caches must drop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::feed::{Feed, Invalidation};
+use super::hlc::Hlc;
+use super::store::{Change, Effect, Mode, Record, Store};
+
+/// Caches one node holds at most; names past it, from code or from a peer, are refused.
+pub const MAX_CACHES: usize = 10_000;
+pub const MAX_NAME: usize = 1024;
+
+pub struct Stores {
+    pub hlc: Hlc,
+    pub feed: Feed,
+    by_name: RwLock<HashMap<Arc<str>, Arc<Store>>>,
+    /// Id `n` is at index `n - 1`; ids are never reused.
+    by_id: RwLock<Vec<Arc<Store>>>,
+}
+
+impl Stores {
+    pub fn new(node_id: u64) -> Stores {
+        Stores {
+            hlc: Hlc::new(node_id),
+            feed: Feed::default(),
+            by_name: RwLock::default(),
+            by_id: RwLock::default(),
+        }
+    }
+
+    pub fn by_id(&self, id: u64) -> Option<Arc<Store>> {
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.by_id.read().get(index).cloned()
+    }
+
+    /// The store of this name, created in `mode` when it does not exist yet; None past the
+    /// bounds on names.
+    pub fn named(&self, name: &str, mode: Mode) -> Option<Arc<Store>> {
+        if let Some(store) = self.by_name.read().get(name) {
+            return Some(Arc::clone(store));
+        }
+        if name.is_empty() || name.len() > MAX_NAME {
+            return None;
+        }
+        let mut by_name = self.by_name.write();
+        if let Some(store) = by_name.get(name) {
+            return Some(Arc::clone(store));
+        }
+        if by_name.len() >= MAX_CACHES {
+            return None;
+        }
+        let mut by_id = self.by_id.write();
+        let name: Arc<str> = Arc::from(name);
+        let store = Arc::new(Store::new(by_id.len() as u64 + 1, Arc::clone(&name), mode));
+        by_id.push(Arc::clone(&store));
+        by_name.insert(name, Arc::clone(&store));
+        Some(store)
+    }
+
+    /// Applies a write another node made, and tells the near cache if the cache is open here.
+    pub fn apply_remote(&self, name: &str, record: &Record) {
+        self.hlc.observe(record.version);
+        let mode = match record.change {
+            Change::Put { .. } => Mode::Replicated,
+            _ => Mode::Invalidation,
+        };
+        let Some(store) = self.named(name, mode) else {
+            tracing::warn!(cache = %name, "cache: a peer's write for a cache this node cannot hold was dropped (too many caches or a bad name)");
+            return;
+        };
+        let effect = store.apply(record);
+        self.notify(&store, effect);
+    }
+
+    pub fn notify(&self, store: &Store, effect: Effect) {
+        if !store.is_opened() {
+            return;
+        }
+        let items: Vec<Invalidation> = match effect {
+            Effect::Nothing => return,
+            Effect::Dropped(keys) => keys.into_iter().map(|k| (store.id, Some(k))).collect(),
+            Effect::Cleared => vec![(store.id, None)],
+        };
+        self.feed.push(items, || self.opened_ids());
+    }
+
+    fn opened_ids(&self) -> Vec<u64> {
+        self.all()
+            .iter()
+            .filter(|s| s.is_opened())
+            .map(|s| s.id)
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Store>> {
+        self.by_id.read().clone()
+    }
+
+    /// Every cache's records (see `Store::snapshot`), each with its cache's name.
+    pub fn snapshot(&self, with_invalidations: bool) -> Vec<(Arc<str>, Record)> {
+        self.all()
+            .iter()
+            .flat_map(|store| {
+                store
+                    .snapshot(with_invalidations)
+                    .into_iter()
+                    .map(|r| (Arc::clone(&store.name), r))
+            })
+            .collect()
+    }
+
+    pub fn sweep(&self) {
+        for store in self.all() {
+            let effect = store.sweep();
+            self.notify(&store, effect);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The cache methods of `internal.Native`: see docs/jni-contract.md, section "Caches".
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use jni::objects::{JByteArray, JClass, JObjectArray, JString};
+use jni::sys::{jboolean, jint, jlong};
+use jni::{Env, EnvUnowned};
+
+use super::errors::{Failure, ThrowJava};
+use super::{handles, on_named, on_node, Outcome};
+use crate::cache::Mode;
+
+/// Invalidations handed to Java per poll at most: bounds the local references one call makes.
+const MAX_POLL_BATCH: usize = 1024;
+
+fn millis(ms: jlong) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn bytes(env: &Env<'_>, array: &JByteArray<'_>, what: &str) -> Outcome<Bytes> {
+    if array.is_null() {
+        return Err(Failure::IllegalState(format!("{what} must not be null")));
+    }
+    Ok(Bytes::from(env.convert_byte_array(array)?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheOpen<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    mode: jint,
+    max_entries: jlong,
+    ttl_ms: jlong,
+    wait_ms: jlong,
+) -> jlong {
+    on_named(env, handle, &name, |_, node, name| {
+        let mode = match mode {
+            0 => Mode::Replicated,
+            1 => Mode::Invalidation,
+            other => return Err(Failure::IllegalState(format!("unknown cache mode {other}"))),
+        };
+        let max_entries = usize::try_from(max_entries).ok().filter(|&n| n > 0);
+        let ttl = (ttl_ms > 0).then(|| millis(ttl_ms));
+        Ok(node.cache_open(&name, mode, max_entries, ttl, millis(wait_ms))? as jlong)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheGet<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    key: JByteArray<'local>,
+) -> JByteArray<'local> {
+    on_node(env, handle, |env, node| {
+        let key = bytes(env, &key, "key")?;
+        match node.cache_get(cache as u64, &key)? {
+            Some((expires_at, value)) => {
+                let mut answer = Vec::with_capacity(8 + value.len());
+                answer.extend_from_slice(&expires_at.min(i64::MAX as u64).to_be_bytes());
+                answer.extend_from_slice(&value);
+                Ok(env.byte_array_from_slice(&answer)?)
+            }
+            None => Ok(JByteArray::default()),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cachePut<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    key: JByteArray<'local>,
+    value: JByteArray<'local>,
+) {
+    on_node(env, handle, |env, node| {
+        let key = bytes(env, &key, "key")?;
+        let value = bytes(env, &value, "value")?;
+        Ok(node.cache_put(cache as u64, key, value)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheRemove<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    key: JByteArray<'local>,
+) {
+    on_node(env, handle, |env, node| {
+        let key = bytes(env, &key, "key")?;
+        Ok(node.cache_remove(cache as u64, key)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheClear<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+) {
+    on_node(env, handle, |_, node| Ok(node.cache_clear(cache as u64)?))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheContains<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    key: JByteArray<'local>,
+) -> jboolean {
+    on_node(env, handle, |env, node| {
+        let key = bytes(env, &key, "key")?;
+        Ok(node.cache_get(cache as u64, &key)?.is_some())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheSize<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+) -> jlong {
+    on_node(env, handle, |_, node| {
+        Ok(node.cache_len(cache as u64)? as jlong)
+    })
+}
+
+/// Blocks this Java thread up to `timeout_ms`; null once the node is closed.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheInvalidations<
+    'local,
+>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    timeout_ms: jlong,
+) -> JObjectArray<'local, JByteArray<'local>> {
+    let mut env = env;
+    env.with_env(|env| -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
+        let Ok(node) = handles::node(handle) else {
+            // A node closed under the invalidation thread ends it; not an error.
+            return Ok(JObjectArray::<JByteArray>::null());
+        };
+        let Some(batch) = node.cache_invalidations(millis(timeout_ms), MAX_POLL_BATCH) else {
+            return Ok(JObjectArray::<JByteArray>::null());
+        };
+        let array = JObjectArray::<JByteArray>::new(env, batch.len(), JByteArray::null())?;
+        let mut item = Vec::new();
+        for (i, (id, key)) in batch.iter().enumerate() {
+            item.clear();
+            item.extend_from_slice(&id.to_be_bytes());
+            item.extend_from_slice(key.as_deref().unwrap_or_default());
+            let element = env.byte_array_from_slice(&item)?;
+            array.set_element(env, i, &element)?;
+            env.delete_local_ref(element);
+        }
+        Ok(array)
+    })
+    .resolve::<ThrowJava>()
+}
