@@ -89,8 +89,6 @@ public class CacheIT {
             assertEquals("round " + round + ": reads of the old value after the first that missed it", 0,
                     Long.parseLong(watched[5]));
             assertEquals("values stay on the node that wrote them", "null", watched[6]);
-            assertEquals("new-" + round,
-                    writer.ask("cget inv INVALIDATION " + key, "CGET inv " + key + " ").split(" ")[3]);
             worstMs = Math.max(worstMs, changedAt - putAt);
             reads += Long.parseLong(watched[4]);
         }
