@@ -17,9 +17,9 @@ import org.openmrs.module.cluster.it.ChildNode;
 
 /**
  * Shows the cluster at work, in plain words. Without arguments: three nodes start in three JVMs
- * and form one cluster; a singleton task runs on one of them each second; node1 offers items to
- * a queue that node2 and node3 drain; a value node1 caches is read on node2 and node3, and a
- * fourth node joins with the cache warm; node1 takes a lock that the others wait for and is
+ * and form one cluster; a singleton task runs on one of them each second; a value node1 caches
+ * is read on node2 and node3, and a fourth node joins with the cache warm; node1 offers items to
+ * a queue that node2 and node3 drain; node1 takes a lock that the others wait for and is
  * killed: the lock passes on and the singleton moves; then a second node is killed and the last
  * one panics. With {@code --embedded}: a one-node embedded cluster starts in this JVM and shows
  * its status and a cache.
@@ -78,9 +78,11 @@ public final class Demo {
             showMembers(nodes);
             runs = new SingletonRuns(new File(logs, "singleton-runs-" + System.currentTimeMillis()));
             scheduleSingleton(nodes, runs);
+            // Before the queue: in this build a fourth node does not finish joining once a queue has
+            // been offered to and drained (a consensus bug, reported), so it joins while none has.
+            showCache(nodes, clusterName, logs);
             showQueue(nodes);
             showEvents(nodes);
-            showCache(nodes, clusterName, logs);
             ChildNode holder = showLockAndKillItsHolder(nodes, runs);
             panicTheLastNode(nodes, holder);
             System.out.println("Done. The nodes' logs are in " + logs.getAbsolutePath());
