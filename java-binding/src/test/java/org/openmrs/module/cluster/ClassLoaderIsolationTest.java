@@ -65,6 +65,23 @@ public class ClassLoaderIsolationTest {
     }
 
     @Test(timeout = 60_000)
+    public void cachesWorkFromTheJarWithoutSpringOnTheClassPath() throws Exception {
+        URL jar = builtFile("openmrs.cluster.test.jar").toURI().toURL();
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar}, ClassLoader.getPlatformClassLoader())) {
+            assertThrows(ClassNotFoundException.class, () -> loader.loadClass("org.springframework.cache.CacheManager"));
+            Object node = loader.loadClass(CLUSTER).getMethod("embedded").invoke(null);
+            try {
+                Class<?> cacheType = loader.loadClass("org.openmrs.module.cluster.ClusterCache");
+                Object cache = node.getClass().getMethod("cache", String.class).invoke(node, "concepts");
+                cacheType.getMethod("put", Object.class, Object.class).invoke(cache, "weight", "kg");
+                assertEquals("kg", cacheType.getMethod("get", Object.class).invoke(cache, "weight"));
+            } finally {
+                call(node, "close");
+            }
+        }
+    }
+
+    @Test(timeout = 60_000)
     public void aClassPathWithoutTheLibrarySaysHowToBuildIt() throws Exception {
         try (URLClassLoader loader = new URLClassLoader(mainClassDirs(), ClassLoader.getPlatformClassLoader())) {
             try {
