@@ -38,7 +38,7 @@ public class CachedNameService {
     }
 
     /** A write that stores its result, as a save would. */
-    @CachePut(cacheNames = NAMES, key = "#id")
+    @CachePut(cacheNames = NAMES, key = "#p0")
     public String rename(String id, String name) {
         return name;
     }
