@@ -7,6 +7,7 @@
 //! which every write is void. Evicted and expired entries become tombstones too.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -38,11 +39,15 @@ pub enum Change {
         value: Bytes,
         expires_at: u64,
     },
-    /// "A write of this version happened elsewhere": drop the value held, whatever its version.
-    /// In INVALIDATION mode every node loads its values from the database, so a value written
-    /// concurrently with another node's write may be stale even when its version is higher
-    /// (two hosts' clocks differ); dropping one costs only a reload.
-    Invalidate,
+    /// "A write of this version happened elsewhere": drop the value held, whatever its version,
+    /// unless it is the very value written (its bytes hash to `hash`). In INVALIDATION mode every
+    /// node loads its values from the database, so a value written concurrently with another
+    /// node's write may be stale even when its version is higher (two hosts' clocks differ), and
+    /// dropping one costs only a reload; but two nodes that load and cache the same row must not
+    /// keep dropping each other's copy.
+    Invalidate {
+        hash: u64,
+    },
     Remove,
     /// Void every write older than the version; the record's key is empty.
     Clear,
@@ -154,7 +159,9 @@ impl Store {
                 value: value.clone(),
                 expires_at,
             },
-            Mode::Invalidation => Change::Invalidate,
+            Mode::Invalidation => Change::Invalidate {
+                hash: value_hash(&value),
+            },
         };
         let local = Record {
             key: key.clone(),
@@ -225,7 +232,9 @@ impl Store {
                     expires_at: entry.expires_at,
                 }
             } else {
-                Change::Invalidate
+                Change::Invalidate {
+                    hash: value_hash(&entry.value),
+                }
             },
         });
         let removals = inner.tombstones.iter().map(|(key, version)| Record {
@@ -243,6 +252,14 @@ impl Store {
         }
         records
     }
+}
+
+/// A digest of a value, the same on every node of a cluster (they run one build of this
+/// library: the version check sees to it).
+fn value_hash(value: &[u8]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(value);
+    hasher.finish()
 }
 
 impl Inner {
@@ -271,8 +288,17 @@ impl Inner {
                 self.tombstones.retain(|_, v| *v > cleared);
                 return Effect::Cleared;
             }
-            // See `Change::Invalidate`: whatever the versions, the value goes.
-            Change::Invalidate => held.map_or(record.version, |h| h.max(record.version)),
+            // See `Change::Invalidate`: whatever the versions, the value goes unless it is the same.
+            Change::Invalidate { hash } => {
+                let version = held.map_or(record.version, |h| h.max(record.version));
+                if let Some(entry) = self.entries.get_mut(key) {
+                    if value_hash(&entry.value) == hash {
+                        entry.version = version;
+                        return Effect::Nothing;
+                    }
+                }
+                version
+            }
             _ if held.is_some_and(|h| h >= record.version) => return Effect::Nothing,
             _ => record.version,
         };
@@ -388,6 +414,43 @@ mod tests {
         assert_eq!(store.apply(&put(b"x", b"old", v(19, 1))), Effect::Nothing);
         assert_eq!(value(&store, b"j").as_deref(), Some(&b"new"[..]));
         assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn an_invalidation_drops_another_value_whatever_its_version_but_keeps_the_same_value() {
+        let store = Store::new(1, "c".into(), Mode::Invalidation);
+        let (shipped, _) = store.put(
+            Bytes::from_static(b"k"),
+            Bytes::from_static(b"row"),
+            v(50, 1),
+        );
+        let other = Store::new(2, "c".into(), Mode::Invalidation);
+        other.put(
+            Bytes::from_static(b"k"),
+            Bytes::from_static(b"row"),
+            v(60, 2),
+        );
+        assert_eq!(
+            other.apply(&shipped),
+            Effect::Nothing,
+            "same row loaded on both"
+        );
+        assert!(value(&other, b"k").is_some());
+        other.put(
+            Bytes::from_static(b"k"),
+            Bytes::from_static(b"stale"),
+            v(70, 2),
+        );
+        assert_eq!(
+            other.apply(&shipped),
+            Effect::Dropped(vec![Bytes::from_static(b"k")]),
+            "an older invalidation of another value still drops"
+        );
+        assert_eq!(
+            other.apply(&put(b"k", b"older", v(65, 3))),
+            Effect::Nothing,
+            "the tombstone keeps the higher version"
+        );
     }
 
     #[test]

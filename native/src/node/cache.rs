@@ -10,9 +10,17 @@ use super::Node;
 use crate::cache::{CacheError, Invalidation, Mode};
 use crate::error::{ClusterError, Result};
 
+/// A bad name or an oversized entry is the caller's mistake (IllegalArgumentException in Java,
+/// named by what was wrong); the rest is the cluster's state (ClusterException).
 impl From<CacheError> for ClusterError {
     fn from(e: CacheError) -> ClusterError {
-        ClusterError::Protocol(e.to_string())
+        match e {
+            CacheError::BadName(_) => ClusterError::config("name", e.to_string()),
+            CacheError::TooLarge { what, .. } => ClusterError::config(what, e.to_string()),
+            CacheError::NoCache(_) | CacheError::NotCaughtUp(_) => {
+                ClusterError::Protocol(e.to_string())
+            }
+        }
     }
 }
 

@@ -83,7 +83,6 @@ public class EventsBenchmark {
     static final String ACK = "bench.ack";
     static final long FILLER = -1;
     static final int BATCH = 1000;
-    static final int PACED_RATE = 10_000;
 
     private static final int NODES = 3;
     private static final long START_TIMEOUT_MS = 30_000;
@@ -139,66 +138,6 @@ public class EventsBenchmark {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("no ping echoed within " + START_TIMEOUT_MS + " ms");
                 }
-            }
-        }
-    }
-
-    /** Publishes fillers on a thread of its own at a steady {@value #PACED_RATE} a second. */
-    static final class Pacer implements Runnable {
-        private final String label;
-        private final Runnable publishOne;
-        private final Thread thread;
-        private volatile boolean stopped;
-        private final long start = System.nanoTime();
-        private volatile long sent;
-        private volatile RuntimeException failure;
-        private boolean reported;
-
-        private Pacer(String label, Runnable publishOne) {
-            this.label = label;
-            this.publishOne = publishOne;
-            this.thread = new Thread(this, "paced-publisher-" + label);
-            thread.setDaemon(true);
-        }
-
-        static Pacer start(String label, Runnable publishOne) {
-            Pacer pacer = new Pacer(label, publishOne);
-            pacer.thread.start();
-            return pacer;
-        }
-
-        @Override
-        public void run() {
-            long count = 0;
-            try {
-                while (!stopped) {
-                    long due = (System.nanoTime() - start) * PACED_RATE / 1_000_000_000L;
-                    while (count < due && !stopped) {
-                        publishOne.run();
-                        sent = ++count;
-                    }
-                    LockSupport.parkNanos(200_000);
-                }
-            } catch (RuntimeException e) {
-                if (!stopped) {
-                    failure = e;
-                }
-            }
-        }
-
-        /** Stops the publisher, before its node closes, and prints the rate it kept. */
-        void stop() throws InterruptedException {
-            if (reported) {
-                return;
-            }
-            reported = true;
-            stopped = true;
-            thread.join(10_000);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.printf("%npaced load (%s): %d fillers in %.1f s, %.0f/s%n", label, sent, seconds,
-                    sent / seconds);
-            if (failure != null) {
-                throw new IllegalStateException("the paced publisher failed", failure);
             }
         }
     }

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import org.openmrs.module.cluster.ClusterCache;
 import org.openmrs.module.cluster.ClusterException;
@@ -67,6 +68,37 @@ public class ClusterSpringCache extends AbstractValueAdaptingCache {
             stored = loadOnce(key, valueLoader);
         }
         return (T) fromStoreValue(stored);
+    }
+
+    /**
+     * Spring 6.1's asynchronous lookup ({@code @Cacheable} on a method returning a
+     * {@code CompletableFuture}); no {@code @Override}, since this class compiles against Spring
+     * 5.3, where it does not exist. Null when absent, as Spring's own caches answer; else a
+     * completed future of the value, wrapped when null values are stored.
+     */
+    public CompletableFuture<?> retrieve(Object key) {
+        Object stored = lookup(key);
+        if (stored == null) {
+            return null;
+        }
+        return CompletableFuture.completedFuture(isAllowNullValues() ? toValueWrapper(stored) : fromStoreValue(stored));
+    }
+
+    /**
+     * Spring 6.1's asynchronous get-or-load: the value, or else the one {@code valueLoader}'s
+     * future completes with, stored first (see {@link #retrieve(Object)} for why there is no
+     * {@code @Override}). Concurrent loads of one key are not merged here.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> CompletableFuture<T> retrieve(Object key, Supplier<CompletableFuture<T>> valueLoader) {
+        Object stored = lookup(key);
+        if (stored != null) {
+            return CompletableFuture.completedFuture((T) fromStoreValue(stored));
+        }
+        return valueLoader.get().thenApply(value -> {
+            put(key, value);
+            return value;
+        });
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -134,5 +135,16 @@ public class ClusterCacheManagerTest {
         assertNull("a failed load stores nothing", cache.get("bad"));
         cache.clear();
         assertNull(cache.get("l"));
+    }
+
+    /** Spring 6.1's asynchronous methods, called directly: this build compiles against 5.3. */
+    @Test(timeout = 30_000)
+    public void theAsynchronousLookupsOfSpring61() throws Exception {
+        ClusterSpringCache cache = (ClusterSpringCache) manager.getCache("async");
+        assertNull("absent: no future at all", cache.retrieve("k"));
+        assertEquals("loaded", cache.retrieve("k", () -> CompletableFuture.completedFuture("loaded")).get());
+        assertEquals("loaded", ((Cache.ValueWrapper) cache.retrieve("k").get()).get());
+        assertEquals("a stored value is not loaded again", "loaded",
+                cache.retrieve("k", () -> CompletableFuture.completedFuture("other")).get());
     }
 }
