@@ -156,6 +156,11 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
             near.clear();
             return;
         }
+        forget(key);
+    }
+
+    /** Drops the key's decoded value, so that the next get reads the store. */
+    void forget(Object key) {
         near.remove(key);
     }
 
