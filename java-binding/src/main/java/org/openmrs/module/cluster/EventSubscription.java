@@ -1,10 +1,5 @@
 package org.openmrs.module.cluster;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectStreamClass;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -26,9 +21,11 @@ final class EventSubscription<T> implements Subscription, Runnable {
     private final long id;
     private final String topic;
     private final Consumer<T> listener;
-    /** Resolves message classes: the subscribing module's loader, then the listener's. */
-    private final ClassLoader contextLoader;
-    private final ClassLoader listenerLoader;
+    /**
+     * Reads messages with the subscribing module's loader (this thread's context loader), then
+     * the listener's.
+     */
+    private final DefaultCodec codec;
     private final Thread thread;
     private volatile boolean closed;
 
@@ -37,8 +34,9 @@ final class EventSubscription<T> implements Subscription, Runnable {
         this.id = id;
         this.topic = topic;
         this.listener = listener;
-        this.contextLoader = Thread.currentThread().getContextClassLoader();
-        this.listenerLoader = listener.getClass().getClassLoader();
+        ClassLoader contextLoader = Thread.currentThread().getContextClassLoader();
+        ClassLoader listenerLoader = listener.getClass().getClassLoader();
+        this.codec = new DefaultCodec(listenerLoader);
         this.thread = new Thread(this, "openmrs-cluster-events-" + topic + "-" + id);
         thread.setDaemon(true);
         thread.setContextClassLoader(contextLoader != null ? contextLoader : listenerLoader);
@@ -96,8 +94,8 @@ final class EventSubscription<T> implements Subscription, Runnable {
     private void deliver(byte[] payload) {
         Object message;
         try {
-            message = deserialize(payload);
-        } catch (IOException | ClassNotFoundException | RuntimeException e) {
+            message = codec.decode(payload, 0, payload.length);
+        } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "an event of topic '" + topic + "' cannot be read here and is skipped"
                     + " (is its class visible to the subscribing module?): " + e, e);
             return;
@@ -108,34 +106,6 @@ final class EventSubscription<T> implements Subscription, Runnable {
             throw e;
         } catch (Throwable e) {
             LOG.log(Level.WARNING, "a listener of topic '" + topic + "' threw; it gets the next events all the same", e);
-        }
-    }
-
-    private Object deserialize(byte[] payload) throws IOException, ClassNotFoundException {
-        try (ObjectInputStream in = new LoaderObjectInputStream(new ByteArrayInputStream(payload))) {
-            return in.readObject();
-        }
-    }
-
-    /** Resolves classes through the subscriber's loaders, not the library's. */
-    private final class LoaderObjectInputStream extends ObjectInputStream {
-
-        LoaderObjectInputStream(InputStream in) throws IOException {
-            super(in);
-        }
-
-        @Override
-        protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
-            for (ClassLoader loader : new ClassLoader[] {contextLoader, listenerLoader}) {
-                if (loader != null) {
-                    try {
-                        return Class.forName(desc.getName(), false, loader);
-                    } catch (ClassNotFoundException e) {
-                        // Next loader.
-                    }
-                }
-            }
-            return super.resolveClass(desc);
         }
     }
 }

@@ -63,7 +63,7 @@ final class NodeCaches {
         long ttlMs = options.timeToLive().map(ttl -> Math.max(1, ttl.toMillis())).orElse(0L);
         long id = node.call(handle -> Native.cacheOpen(handle, name, options.mode().ordinal(),
                 options.maxEntries().orElse(0), ttlMs, openWaitMs));
-        CacheCodec codec = options.codec().orElseGet(() -> new DefaultCacheCodec(creatorLoader));
+        CacheCodec codec = options.codec().orElseGet(() -> new DefaultCodec(creatorLoader));
         NodeCache<Object, Object> cache = new NodeCache<Object, Object>(node, id, name, options, codec);
         byId.put(id, cache);
         startInvalidator();

@@ -1,8 +1,5 @@
 package org.openmrs.module.cluster;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -10,7 +7,8 @@ import java.util.function.Consumer;
 import org.openmrs.module.cluster.internal.Native;
 
 /**
- * {@link ClusterEvents} on a node: messages travel Java-serialized, and each subscription has a
+ * {@link ClusterEvents} on a node: messages travel encoded by {@link DefaultCodec} (a few bytes for
+ * strings, numbers and UUIDs, Java serialization for the rest), and each subscription has a
  * bounded queue in the library drained by a daemon thread of its own (see {@link EventSubscription}).
  */
 final class NodeEvents implements ClusterEvents {
@@ -18,6 +16,8 @@ final class NodeEvents implements ClusterEvents {
     /** System property: undelivered messages one subscription may hold before it drops its oldest. */
     static final String QUEUE_PROPERTY = "openmrs.cluster.events.queue";
     static final int DEFAULT_QUEUE = 10_000;
+    /** Encoding needs no class loader. */
+    private static final DefaultCodec MESSAGES = new DefaultCodec(null);
 
     private final long handle;
     private final String nodeName;
@@ -31,7 +31,7 @@ final class NodeEvents implements ClusterEvents {
     public <T extends Serializable> void publish(String topic, T message) {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(message, "message");
-        byte[] payload = serialize(message);
+        byte[] payload = MESSAGES.encode(message);
         try {
             Native.eventsPublish(handle, topic, payload);
         } catch (IllegalStateException e) {
@@ -62,16 +62,5 @@ final class NodeEvents implements ClusterEvents {
 
     private ClusterException closed(IllegalStateException cause) {
         return new ClusterException("node '" + nodeName + "' is closed", cause);
-    }
-
-    private static byte[] serialize(Object message) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(message);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot serialize a " + message.getClass().getName()
-                    + " to publish it: " + e, e);
-        }
-        return bytes.toByteArray();
     }
 }

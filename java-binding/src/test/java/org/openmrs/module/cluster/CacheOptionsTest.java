@@ -39,13 +39,13 @@ public class CacheOptionsTest {
 
     @Test
     public void aCodecIsKeptAndTellsOptionsApart() {
-        CacheCodec codec = new DefaultCacheCodec(null);
+        CacheCodec codec = new DefaultCodec(null);
         CacheOptions withCodec = CacheOptions.builder().codec(codec).build();
         assertEquals(Optional.of(codec), withCodec.codec());
         assertEquals(withCodec, CacheOptions.builder().codec(codec).build());
         assertEquals(withCodec.hashCode(), CacheOptions.builder().codec(codec).build().hashCode());
         assertFalse(withCodec.equals(CacheOptions.defaults()));
-        assertFalse(withCodec.equals(CacheOptions.builder().codec(new DefaultCacheCodec(null)).build()));
+        assertFalse(withCodec.equals(CacheOptions.builder().codec(new DefaultCodec(null)).build()));
         assertTrue(withCodec.toString(), withCodec.toString().contains("codec=" + codec));
         assertTrue(CacheOptions.defaults().toString().contains("codec=default"));
     }

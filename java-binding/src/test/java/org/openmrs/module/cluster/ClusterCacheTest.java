@@ -87,9 +87,9 @@ public class ClusterCacheTest {
     public void theDefaultCodecCarriesCommonTypesAndSerializables() {
         ClusterCache<Object, Object> cache = cluster.cache("mixed");
         UUID uuid = UUID.randomUUID();
-        List<Object> keys = Arrays.asList("s", 1, 1L, true, uuid, new DefaultCacheCodecTest.Point(1, 2));
+        List<Object> keys = Arrays.asList("s", 1, 1L, true, uuid, new DefaultCodecTest.Point(1, 2));
         List<Object> values = Arrays.asList("été", 2, Long.MAX_VALUE, false, UUID.randomUUID(),
-                new ArrayList<>(Arrays.asList("x", new DefaultCacheCodecTest.Point(3, 4))));
+                new ArrayList<>(Arrays.asList("x", new DefaultCodecTest.Point(3, 4))));
         for (int i = 0; i < keys.size(); i++) {
             cache.put(keys.get(i), values.get(i));
         }
@@ -195,7 +195,7 @@ public class ClusterCacheTest {
     /** The default codec, counting the values it decodes (keys are strings). */
     private static final class CountingCodec implements CacheCodec {
         final AtomicInteger valueDecodes = new AtomicInteger();
-        private final CacheCodec delegate = new DefaultCacheCodec(CountingCodec.class.getClassLoader());
+        private final CacheCodec delegate = new DefaultCodec(CountingCodec.class.getClassLoader());
 
         @Override
         public byte[] encode(Object object) {

@@ -8,13 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
- * The codec of a cache configured without one: a one-byte tag, then a compact form for the types
+ * The codec of event messages, and of a cache configured without one: a one-byte tag, then a compact form for the types
  * most keys are (String as UTF-8, Integer, Long, Boolean, UUID, byte[]), and Java serialization
  * for any other {@code Serializable}. A type always takes the same path, so equal keys of these
  * types encode to equal bytes. Serialized classes are read with the thread's context class
- * loader, then with the loader of the code that first opened the cache (see {@link ItemSerializer}).
+ * loader, then with a fallback loader: that of the code that first opened the cache, or of an
+ * event's listener (see {@link ItemSerializer}).
  */
-final class DefaultCacheCodec implements CacheCodec {
+final class DefaultCodec implements CacheCodec {
 
     private static final byte SERIALIZED = 0;
     private static final byte STRING = 1;
@@ -26,7 +27,7 @@ final class DefaultCacheCodec implements CacheCodec {
 
     private final ClassLoader creatorLoader;
 
-    DefaultCacheCodec(ClassLoader creatorLoader) {
+    DefaultCodec(ClassLoader creatorLoader) {
         this.creatorLoader = creatorLoader;
     }
 

@@ -15,9 +15,9 @@ import java.util.UUID;
 import org.junit.Test;
 
 /** The default codec alone: its compact forms, Java serialization for the rest, and what it refuses. */
-public class DefaultCacheCodecTest {
+public class DefaultCodecTest {
 
-    private final CacheCodec codec = new DefaultCacheCodec(DefaultCacheCodecTest.class.getClassLoader());
+    private final CacheCodec codec = new DefaultCodec(DefaultCodecTest.class.getClassLoader());
 
     @Test
     public void commonKeyTypesTakeACompactTaggedForm() {
