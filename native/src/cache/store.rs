@@ -136,10 +136,11 @@ impl Store {
     pub fn get(&self, key: &[u8]) -> Option<(u64, Bytes)> {
         let inner = self.inner.read();
         let entry = inner.entries.get(key)?;
-        if entry.expires_at <= now_millis() {
+        let now = now_micros();
+        if entry.expires_at <= now / 1000 {
             return None;
         }
-        entry.touched.store(now_micros(), Ordering::Relaxed);
+        entry.touched.store(now, Ordering::Relaxed);
         Some((entry.expires_at, entry.value.clone()))
     }
 
