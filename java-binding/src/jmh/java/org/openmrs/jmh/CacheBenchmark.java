@@ -63,7 +63,7 @@ public class CacheBenchmark {
 
     static final int KEYS = 1024;
     private static final int NODES = 3;
-    private static final String VALUE = repeat('v', 100);
+    static final String VALUE = repeat('v', 100);
     private static final long LAG_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     static final String[] KEY = new String[KEYS];
 
