@@ -228,3 +228,55 @@ fn the_last_node_left_panics() {
         started.elapsed()
     );
 }
+
+/// Reported from Java: after a queue was drained (offered, claimed and acknowledged), a fourth
+/// node never finished starting. What mattered was the time since the leader's election, which
+/// the drain let pass: the leader timed the joiner's new session from the start of its term, so
+/// once more than the session expiry had passed, it ended the session before the joiner (not yet
+/// in the consensus group) could send a keepalive, and the joiner waited for it until the join
+/// timeout.
+#[test]
+fn a_node_joins_after_a_queue_was_drained() {
+    let ip = loopback(70);
+    let addrs: Vec<_> = (0..4).map(|_| free_addr(ip)).collect();
+    let nodes: Vec<Node> = (0..3)
+        .map(|i| Node::start(config(&format!("j{i}"), addrs[i], &addrs)).unwrap())
+        .collect();
+    let formed = Instant::now();
+    let total = 12;
+    for n in 0..total {
+        nodes[0].queue_offer("q", &item(n)).unwrap();
+    }
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    thread::scope(|s| {
+        for consumer in [&nodes[1], &nodes[2]] {
+            let acked = Arc::clone(&acked);
+            s.spawn(move || {
+                while let Some((id, payload)) =
+                    consumer.queue_poll("q", Duration::from_secs(1)).unwrap()
+                {
+                    assert!(consumer.queue_settle("q", id, true).unwrap());
+                    acked.lock().unwrap().push(number(&payload));
+                }
+            });
+        }
+    });
+    assert_eq!(acked.lock().unwrap().len(), total as usize);
+    // However fast the drain was, let more than the session expiry (2.3 s) pass since the election.
+    if let Some(left) = Duration::from_secs(4).checked_sub(formed.elapsed()) {
+        thread::sleep(left);
+    }
+    let started = Instant::now();
+    let fourth = Node::start(config("j3", addrs[3], &addrs)).expect("the fourth node starts");
+    println!("the fourth node started in {:?}", started.elapsed());
+    assert_eq!(fourth.queue_size("q").unwrap(), 0);
+    nodes[0].queue_offer("q", &item(99)).unwrap();
+    wait_for("the fourth node's replica", Duration::from_secs(5), || {
+        fourth.queue_size("q").unwrap() == 1
+    });
+    let (_, payload) = fourth
+        .queue_poll("q", Duration::from_secs(1))
+        .unwrap()
+        .expect("the new item");
+    assert_eq!(number(&payload), 99);
+}

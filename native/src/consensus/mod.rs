@@ -840,22 +840,18 @@ impl Consensus {
         }
     }
 
-    /// Sessions silent for longer than the expiry, timed from this term's start (or the last
-    /// confirmation of the previous leader) unless a keepalive came since.
+    /// Sessions of other nodes silent for longer than the expiry (see `silent_sessions`).
     fn expired_sessions(&self) -> Vec<(u64, Duration)> {
         let sessions = self.replica.read(CoordinationState::sessions);
+        let opened_at = self.replica.sessions_opened_at();
         let mut state = self.leader_state.lock();
         let now = Instant::now();
         let from = state.timers_from.unwrap_or(now);
         state.keepalives.retain(|s, _| sessions.contains(s));
-        sessions
+        let own = self.session();
+        silent_sessions(&sessions, &state.keepalives, &opened_at, from, now)
             .into_iter()
-            .filter(|s| *s != self.session())
-            .filter_map(|s| {
-                let last = state.keepalives.get(&s).map_or(from, |(_, at)| *at);
-                let silent = now.saturating_duration_since(last);
-                (silent > SESSION_EXPIRY).then_some((s, silent))
-            })
+            .filter(|(s, _)| *s != own)
             .collect()
     }
 
@@ -941,8 +937,79 @@ impl Consensus {
     }
 }
 
+/// The sessions silent for longer than `SESSION_EXPIRY` at `now`, with how long. A session is
+/// timed from the last keepalive this leader renewed for it; without one, from `from` (this
+/// term's start, or the last confirmation of the previous leader) or from when this replica
+/// applied its opening, whichever is later. A session opened after the term began has been
+/// silent only since it opened: timing it from the term's start ended the session of a node
+/// that joined more than the expiry after the election before that node, not yet a member of
+/// the group, could send its first keepalive, and the node never finished starting. Starting a
+/// timer later only ever delays an expiry, so the lease argument (timing.rs) is unchanged.
+fn silent_sessions(
+    sessions: &BTreeSet<u64>,
+    keepalives: &HashMap<u64, (u64, Instant)>,
+    opened_at: &HashMap<u64, Instant>,
+    from: Instant,
+    now: Instant,
+) -> Vec<(u64, Duration)> {
+    sessions
+        .iter()
+        .filter_map(|s| {
+            let last = match keepalives.get(s) {
+                Some((_, at)) => *at,
+                None => opened_at.get(s).map_or(from, |opened| from.max(*opened)),
+            };
+            let silent = now.saturating_duration_since(last);
+            (silent > SESSION_EXPIRY).then_some((*s, silent))
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 enum Change {
     AddLearner(NodeId, RaftPeer),
     Members(ChangeMembers<NodeId, RaftPeer>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_opened_after_the_term_began_is_timed_from_its_opening() {
+        let long_ago = Instant::now();
+        let term_start = long_ago + Duration::from_secs(60);
+        let now = term_start + SESSION_EXPIRY + Duration::from_secs(5);
+        let (old, joiner, renewed) = (1, 2, 3);
+        let sessions = BTreeSet::from([old, joiner, renewed]);
+        let keepalives = HashMap::from([(renewed, (1, now - Duration::from_millis(200)))]);
+        // The joiner's session opened moments ago, long after the term began; the old one
+        // opened before it (a session that came in a snapshot has no opening time at all).
+        let opened_at =
+            HashMap::from([(old, long_ago), (joiner, now - Duration::from_millis(100))]);
+        let expired = silent_sessions(&sessions, &keepalives, &opened_at, term_start, now);
+        assert_eq!(
+            expired,
+            vec![(old, SESSION_EXPIRY + Duration::from_secs(5))],
+            "only the session silent since the term began expires"
+        );
+        let unknown = HashMap::new();
+        let expired = silent_sessions(&sessions, &keepalives, &unknown, term_start, now);
+        assert_eq!(
+            expired.len(),
+            2,
+            "without an opening time, from the term's start"
+        );
+        let later = now + SESSION_EXPIRY;
+        let expired: Vec<u64> =
+            silent_sessions(&sessions, &keepalives, &opened_at, term_start, later)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+        assert_eq!(
+            expired,
+            vec![old, joiner, renewed],
+            "silence ends every session"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The Raft state machine: applies committed commands to the coordination state, wakes the local
 //! threads whose requests were granted, and snapshots the state to keep the log short.
 
+use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +11,7 @@ use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use super::journal;
 use super::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
@@ -39,6 +41,11 @@ pub struct Replica {
     /// This node's current lock session; replaced when the cluster ends the old one.
     local_session: AtomicU64,
     waiters: Arc<Waiters>,
+    /// When this replica applied the opening of each session it saw open, on this node's
+    /// clock. Not consensus state (the sessions themselves are): a leader times a session that
+    /// has not sent it a keepalive yet from here, since a session cannot have been silent
+    /// for longer than it has existed.
+    opened_at: Mutex<HashMap<u64, Instant>>,
 }
 
 impl Replica {
@@ -66,6 +73,7 @@ impl Replica {
             dir: dir.map(Path::to_path_buf),
             local_session: AtomicU64::new(local_session),
             waiters,
+            opened_at: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -85,6 +93,12 @@ impl Replica {
         f(&self.applied.read().state)
     }
 
+    /// When this replica applied the opening of each open session it saw opened (sessions
+    /// that arrived in a snapshot or before this process started are absent).
+    pub fn sessions_opened_at(&self) -> HashMap<u64, Instant> {
+        self.opened_at.lock().clone()
+    }
+
     fn save(&self, snapshot: &StoredSnapshot) -> Result<(), StorageError> {
         if let Some(dir) = &self.dir {
             journal::write_value(&dir.join(SNAPSHOT_FILE), snapshot).map_err(|e| {
@@ -100,6 +114,15 @@ impl Replica {
 
     fn apply_command(&self, state: &mut CoordinationState, command: &Command) -> Outcome {
         let (outcome, effects) = state.apply(command);
+        match command {
+            Command::OpenSession { session, .. } => {
+                self.opened_at.lock().insert(*session, Instant::now());
+            }
+            Command::CloseSession { session, .. } => {
+                self.opened_at.lock().remove(session);
+            }
+            _ => {}
+        }
         let local = self.session();
         for grant in effects.grants.iter().filter(|g| g.owner.session == local) {
             self.waiters.grant(grant.request, grant.fence);
@@ -213,6 +236,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })?;
         {
             let mut applied = self.0.applied.write();
+            self.0
+                .opened_at
+                .lock()
+                .retain(|session, _| state.has_session(*session));
             *applied = Applied {
                 last_applied: meta.last_log_id,
                 membership: meta.last_membership.clone(),

@@ -5,7 +5,8 @@
 //!   only if a quorum confirmed its leadership within `CONFIRMED_WITHIN`. The node's lease then
 //!   runs `LEASE` from the moment it *sent* the request, on its own clock.
 //! - The leader ends a session when it has had no keepalive from it for `SESSION_EXPIRY`, timed
-//!   from receipt on its clock (and, after a leader change, from the new leader's start).
+//!   from receipt on its clock (after a leader change, from the new leader's start; for a
+//!   session not renewed yet, from when the leader applied its opening, if that is later).
 //! - `SESSION_EXPIRY` exceeds `LEASE + CONFIRMED_WITHIN` by `MARGIN`, so a cut-off holder's
 //!   lease has ended before its locks pass on; `LEASE` exceeds a leader failover, so a leader
 //!   change does not cost anyone a lock.
