@@ -228,14 +228,17 @@ impl SecureStream {
         plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         plain.extend_from_slice(frame);
         let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
-        let mut cipher = vec![0u8; NOISE_MAX_MESSAGE];
         for chunk in plain.chunks(CHUNK_PLAINTEXT) {
+            // Encrypted in place at the end of `out`: a scratch buffer of the largest Noise
+            // message, zeroed for every frame, cost more than the encryption of a small one.
+            let at = out.len();
+            out.resize(at + 2 + chunk.len() + NOISE_TAG, 0);
             let n = self
                 .noise
-                .write_message(chunk, &mut cipher)
+                .write_message(chunk, &mut out[at + 2..])
                 .map_err(|_| StreamError::Garbled("cannot encrypt a chunk"))?;
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-            out.extend_from_slice(&cipher[..n]);
+            out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+            out.truncate(at + 2 + n);
         }
         self.tcp.write_all(&out).await?;
         Ok(())
