@@ -2,6 +2,7 @@ package org.openmrs.module.cluster.it;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
@@ -14,8 +15,9 @@ import org.junit.Test;
 
 /**
  * Cluster panic across JVMs, each node started with a panic timeout of {@value #PANIC_TIMEOUT_MS}
- * ms: the node left alone panics, a frozen node panics on resume, and the 1 of a 2-1 partition
- * panics while the 2 go on, a lock never being held on both sides.
+ * ms: the node left alone panics (and then refuses lock calls and cache writes, and serves cache
+ * reads), a frozen node panics on resume, and the 1 of a 2-1 partition panics while the 2 go on,
+ * a lock never being held on both sides.
  */
 public class PanicIT {
 
@@ -31,6 +33,7 @@ public class PanicIT {
     public void theNodeLeftAloneAfterTheOthersAreKilledPanics() throws Exception {
         List<ChildNode> nodes = start(3);
         ChildNode alone = nodes.get(0);
+        alone.ask("cput kept REPLICATED k before", "CPUT kept");
         long killedAt = System.currentTimeMillis();
         nodes.get(1).kill();
         nodes.get(2).kill();
@@ -40,6 +43,12 @@ public class PanicIT {
         assertTrue("panicked after " + panicMs + " ms", panicMs < PANIC_BOUND_MS);
         assertRefusesLocks(alone);
         assertTrue("members() still answers after the panic", alone.members().contains(alone.name()));
+        IllegalStateException write = assertThrows(IllegalStateException.class,
+                () -> alone.ask("cput kept REPLICATED k after", "CPUT kept"));
+        assertTrue("a cache write on a panicked node throws ClusterException: " + write.getMessage(),
+                write.getMessage().contains("answered ERROR " + CLUSTER_EXCEPTION));
+        assertEquals("its cache serves reads from its own copy", "CGET kept k before",
+                alone.ask("cget kept REPLICATED k", "CGET kept"));
     }
 
     @Test(timeout = 60_000)
