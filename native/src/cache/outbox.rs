@@ -23,7 +23,7 @@ use super::registry::Stores;
 use super::store::Record;
 use super::CacheBatch;
 use crate::crypto::ClusterKeys;
-use crate::membership::{Snapshot, View};
+use crate::membership::{peers, Snapshot, View};
 use crate::transport::{Channel, Faults};
 use crate::wire::{Body, Frame};
 
@@ -127,7 +127,8 @@ impl Outbox {
     pub fn include(self: &Arc<Self>, name: &str, addr: SocketAddr) {
         let mut state = self.state.lock();
         if !state.peers.contains_key(name) {
-            self.add_peer(&mut state, name, addr);
+            let peer = self.new_peer(&mut state.known, name, addr);
+            state.peers.insert(name.to_string(), peer);
         }
     }
 
@@ -140,53 +141,35 @@ impl Outbox {
     }
 
     async fn watch_members(self: Arc<Self>) {
-        let mut changes = self.view.subscribe();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                changed = changes.changed() => if changed.is_err() { return },
-                _ = tick.tick() => {}
-            }
+        peers::follow(&self.view, |snapshot| {
             let mut state = self.state.lock();
-            if state.closed {
-                return;
-            }
-            let snapshot = self.view.snapshot();
             self.reconcile(&mut state, snapshot);
-        }
+            !state.closed
+        })
+        .await
     }
 
     fn reconcile(self: &Arc<Self>, state: &mut State, snapshot: Arc<Snapshot>) {
         if state.closed {
             return;
         }
-        let live = snapshot.live_peers();
-        for (name, addr) in &live {
-            match state.peers.get_mut(name) {
-                Some(peer) => {
-                    peer.addr = *addr;
-                    peer.down_since = None;
-                }
-                None => self.add_peer(state, name, *addr),
-            }
-        }
-        let now = Instant::now();
-        state.peers.retain(|name, peer| {
-            if live.contains_key(name) {
-                return true;
-            }
-            let since = *peer.down_since.get_or_insert(now);
-            let keep = now.duration_since(since) < DOWN_RETENTION;
-            if !keep {
-                peer.tasks.iter().for_each(JoinHandle::abort);
-                tracing::info!(peer = %name, "cache: peer gone for good; it will be resynced if it comes back");
-            }
-            keep
-        });
+        let State { peers, known, .. } = state;
+        peers::reconcile(
+            peers,
+            &snapshot,
+            DOWN_RETENTION,
+            |name, addr| self.new_peer(known, name, addr),
+            "cache: peer gone for good; it will be resynced if it comes back",
+        );
         state.seen = Some(snapshot);
     }
 
-    fn add_peer(self: &Arc<Self>, state: &mut State, name: &str, addr: SocketAddr) {
+    fn new_peer(
+        self: &Arc<Self>,
+        known: &mut HashSet<String>,
+        name: &str,
+        addr: SocketAddr,
+    ) -> Peer {
         let wake = Arc::new(Notify::new());
         let tasks = (0..IN_FLIGHT)
             .map(|_| {
@@ -194,20 +177,16 @@ impl Outbox {
                     .spawn(Arc::clone(self).send_to(name.to_string(), Arc::clone(&wake)))
             })
             .collect();
-        let returning = !state.known.insert(name.to_string());
-        state.peers.insert(
-            name.to_string(),
-            Peer {
-                addr,
-                backlog: VecDeque::new(),
-                queue: VecDeque::new(),
-                queued_bytes: 0,
-                needs_resync: returning,
-                wake,
-                tasks,
-                down_since: None,
-            },
-        );
+        Peer {
+            addr,
+            backlog: VecDeque::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            needs_resync: !known.insert(name.to_string()),
+            wake,
+            tasks,
+            down_since: None,
+        }
     }
 
     /// The next batch for `name`, taken out of its queues; None once the peer is gone.
@@ -307,6 +286,20 @@ impl Outbox {
                 }
             }
         }
+    }
+}
+
+impl peers::Peer for Peer {
+    fn set_addr(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
+    fn down_since(&mut self) -> &mut Option<Instant> {
+        &mut self.down_since
+    }
+
+    fn stop(&mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
     }
 }
 

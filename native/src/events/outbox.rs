@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::{Event, EventBatch};
 use crate::crypto::ClusterKeys;
-use crate::membership::{Snapshot, View};
+use crate::membership::{peers, Snapshot, View};
 use crate::transport::{Channel, Faults};
 use crate::wire::{Body, Frame};
 
@@ -149,20 +149,12 @@ impl Outbox {
     }
 
     async fn watch_members(self: Arc<Self>) {
-        let mut changes = self.view.subscribe();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                changed = changes.changed() => if changed.is_err() { return },
-                _ = tick.tick() => {}
-            }
+        peers::follow(&self.view, |snapshot| {
             let mut state = self.state.lock();
-            if state.closed {
-                return;
-            }
-            let snapshot = self.view.snapshot();
             self.reconcile(&mut state, snapshot);
-        }
+            !state.closed
+        })
+        .await
     }
 
     /// Brings the peers in line with the membership view: a new member starts at the next
@@ -171,45 +163,26 @@ impl Outbox {
         if state.closed {
             return;
         }
-        let now = Instant::now();
-        let live = snapshot.live_peers();
-        let next_seq = state.next_seq;
-        for (name, addr) in &live {
-            match state.peers.get_mut(name) {
-                Some(peer) => {
-                    peer.addr = *addr;
-                    peer.down_since = None;
+        let acked = state.next_seq - 1;
+        peers::reconcile(
+            &mut state.peers,
+            &snapshot,
+            DOWN_RETENTION,
+            |name, addr| {
+                let wake = Arc::new(Notify::new());
+                let task = self
+                    .runtime
+                    .spawn(Arc::clone(self).send_to(name.to_string(), Arc::clone(&wake)));
+                Peer {
+                    addr,
+                    acked,
+                    wake,
+                    task,
+                    down_since: None,
                 }
-                None => {
-                    let wake = Arc::new(Notify::new());
-                    let task = self
-                        .runtime
-                        .spawn(Arc::clone(self).send_to(name.to_string(), Arc::clone(&wake)));
-                    state.peers.insert(
-                        name.to_string(),
-                        Peer {
-                            addr: *addr,
-                            acked: next_seq - 1,
-                            wake,
-                            task,
-                            down_since: None,
-                        },
-                    );
-                }
-            }
-        }
-        state.peers.retain(|name, peer| {
-            if live.contains_key(name.as_str()) {
-                return true;
-            }
-            let since = *peer.down_since.get_or_insert(now);
-            let keep = now.duration_since(since) < DOWN_RETENTION;
-            if !keep {
-                peer.task.abort();
-                tracing::info!(peer = %name, "events: peer gone for good, its backlog is dropped");
-            }
-            keep
-        });
+            },
+            "events: peer gone for good, its backlog is dropped",
+        );
         trim(state);
         state.seen = Some(snapshot);
     }
@@ -314,5 +287,19 @@ fn trim(state: &mut State) {
 fn pop_front(state: &mut State) {
     if let Some(e) = state.buffer.pop_front() {
         state.buffered_bytes -= e.payload.len() + e.topic.len();
+    }
+}
+
+impl peers::Peer for Peer {
+    fn set_addr(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
+    fn down_since(&mut self) -> &mut Option<Instant> {
+        &mut self.down_since
+    }
+
+    fn stop(&mut self) {
+        self.task.abort();
     }
 }

@@ -2,6 +2,7 @@
 
 mod codec;
 mod identity;
+pub mod peers;
 mod swim;
 mod view;
 
