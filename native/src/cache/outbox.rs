@@ -24,7 +24,7 @@ use super::store::Record;
 use super::CacheBatch;
 use crate::crypto::ClusterKeys;
 use crate::membership::{peers, Snapshot, View};
-use crate::transport::{Channel, Faults};
+use crate::transport::{Faults, Link};
 use crate::wire::{Body, Frame};
 
 /// A peer's queue bound; past it the peer is resynced instead.
@@ -34,8 +34,6 @@ const MAX_BATCH_RECORDS: usize = 4096;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 const IN_FLIGHT: usize = 2;
 const CALL_TTL: Duration = Duration::from_secs(3);
-const BACKOFF_MIN: Duration = Duration::from_millis(20);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long an unreachable peer keeps its queue (a brief partition costs no resync).
 const DOWN_RETENTION: Duration = Duration::from_secs(30);
 
@@ -248,8 +246,7 @@ impl Outbox {
     }
 
     async fn send_to(self: Arc<Self>, name: String, wake: Arc<Notify>) {
-        let mut channel: Option<Channel> = None;
-        let mut backoff = BACKOFF_MIN;
+        let mut link = Link::new(self.keys.clone(), self.faults.clone());
         loop {
             let Some((addr, batch)) = self.next_batch(&name) else {
                 return;
@@ -258,31 +255,18 @@ impl Outbox {
                 wake.notified().await;
                 continue;
             }
-            let channel = match channel.as_mut() {
-                Some(c) if c.addr() == addr => c,
-                _ => channel.insert(Channel::new(addr, self.keys.clone(), self.faults.clone())),
-            };
             let frame = Frame::new(Body::CacheWrites(CacheBatch {
                 origin: self.origin.clone(),
                 set: RecordSet::new(batch.iter().cloned()),
             }));
-            match channel.call(&frame, CALL_TTL).await {
+            match link.call(addr, &frame, CALL_TTL).await {
                 Ok(Frame {
                     body: Body::CacheWritesAck,
                     ..
-                }) => backoff = BACKOFF_MIN,
+                }) => link.succeeded(),
                 answer => {
-                    match answer {
-                        Ok(other) => {
-                            tracing::warn!(peer = %name, answer = ?other.body, "cache: unexpected answer to a batch")
-                        }
-                        Err(e) => {
-                            tracing::debug!(peer = %name, error = %e, "cache: batch not delivered, will resend")
-                        }
-                    }
                     self.give_back(&name, batch);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    link.failed(&name, "cache", answer).await;
                 }
             }
         }

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use super::{Event, EventBatch};
 use crate::crypto::ClusterKeys;
 use crate::membership::{peers, Snapshot, View};
-use crate::transport::{Channel, Faults};
+use crate::transport::{Faults, Link};
 use crate::wire::{Body, Frame};
 
 /// The retransmission buffer's bounds: past either, the oldest messages are dropped.
@@ -35,8 +35,6 @@ const MAX_BATCH_EVENTS: usize = 4096;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// How long a batch may take to be acknowledged before the stream is reopened and resent.
 const CALL_TTL: Duration = Duration::from_secs(3);
-const BACKOFF_MIN: Duration = Duration::from_millis(20);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 const DOWN_RETENTION: Duration = Duration::from_secs(30);
 
 struct Peer {
@@ -229,8 +227,7 @@ impl Outbox {
     }
 
     async fn send_to(self: Arc<Self>, name: String, wake: Arc<Notify>) {
-        let mut channel: Option<Channel> = None;
-        let mut backoff = BACKOFF_MIN;
+        let mut link = Link::new(self.keys.clone(), self.faults.clone());
         loop {
             let Some((addr, batch)) = self.next_batch(&name) else {
                 return;
@@ -239,32 +236,21 @@ impl Outbox {
                 wake.notified().await;
                 continue;
             }
-            let channel = match channel.as_mut() {
-                Some(c) if c.addr() == addr => c,
-                _ => channel.insert(Channel::new(addr, self.keys.clone(), self.faults.clone())),
-            };
             let frame = Frame::new(Body::Events(EventBatch {
                 publisher: self.publisher,
                 origin: self.origin.clone(),
                 events: batch,
             }));
-            match channel.call(&frame, CALL_TTL).await {
+            match link.call(addr, &frame, CALL_TTL).await {
                 Ok(Frame {
                     body: Body::EventsAck(ack),
                     ..
                 }) if ack.publisher == self.publisher => {
                     self.acked(&name, ack.last);
-                    backoff = BACKOFF_MIN;
+                    link.succeeded();
                 }
-                Ok(other) => {
-                    tracing::warn!(peer = %name, answer = ?other.body, "events: unexpected answer to a batch");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                }
-                Err(e) => {
-                    tracing::debug!(peer = %name, error = %e, "events: batch not delivered, will resend");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                answer => {
+                    link.failed(&name, "events", answer).await;
                 }
             }
         }

@@ -66,3 +66,62 @@ impl Channel {
         wire::decode_frame(&reply).map_err(|e| StreamError::Refused(e.to_string()))
     }
 }
+
+/// How a sender task talks to one peer: a channel that follows the peer's address, and a backoff
+/// (20 ms doubling to 1 s) between failed attempts.
+pub struct Link {
+    keys: ClusterKeys,
+    faults: Faults,
+    channel: Option<Channel>,
+    backoff: Duration,
+}
+
+const BACKOFF_MIN: Duration = Duration::from_millis(20);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+impl Link {
+    pub fn new(keys: ClusterKeys, faults: Faults) -> Link {
+        Link {
+            keys,
+            faults,
+            channel: None,
+            backoff: BACKOFF_MIN,
+        }
+    }
+
+    /// `Channel::call` to `addr`, on a new channel if the peer moved.
+    pub async fn call(
+        &mut self,
+        addr: SocketAddr,
+        frame: &Frame,
+        ttl: Duration,
+    ) -> Result<Frame, StreamError> {
+        let channel = match self.channel.as_mut() {
+            Some(c) if c.addr() == addr => c,
+            _ => self
+                .channel
+                .insert(Channel::new(addr, self.keys.clone(), self.faults.clone())),
+        };
+        channel.call(frame, ttl).await
+    }
+
+    /// The peer took what was sent: the next failure waits the shortest time again.
+    pub fn succeeded(&mut self) {
+        self.backoff = BACKOFF_MIN;
+    }
+
+    /// Logs why a batch (of `what`) did not get through to `peer`, then waits before the next
+    /// attempt, twice as long as the last time, up to the maximum.
+    pub async fn failed(&mut self, peer: &str, what: &str, answer: Result<Frame, StreamError>) {
+        match answer {
+            Ok(other) => {
+                tracing::warn!(peer, answer = ?other.body, "{what}: unexpected answer to a batch")
+            }
+            Err(e) => {
+                tracing::debug!(peer, error = %e, "{what}: batch not delivered, will resend")
+            }
+        }
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+}

@@ -7,7 +7,7 @@ mod faults;
 mod listener;
 mod stream;
 
-pub use channel::Channel;
+pub use channel::{Channel, Link};
 pub use datagram::Datagrams;
 pub use faults::Faults;
 pub use listener::{bind_pair, serve, FrameHandler, Reply};
