@@ -1,22 +1,13 @@
 //! The cache methods of `internal.Native`: see docs/jni-contract.md, section "Caches".
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use jni::objects::{JByteArray, JClass, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong};
 use jni::{Env, EnvUnowned};
 
-use super::errors::{Failure, ThrowJava};
-use super::{handles, on_named, on_node, Outcome};
+use super::errors::Failure;
+use super::{millis, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH};
 use crate::cache::Mode;
-
-/// Invalidations handed to Java per poll at most: bounds the local references one call makes.
-const MAX_POLL_BATCH: usize = 1024;
-
-fn millis(ms: jlong) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
 
 fn bytes(env: &Env<'_>, array: &JByteArray<'_>, what: &str) -> Outcome<Bytes> {
     if array.is_null() {
@@ -146,26 +137,16 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheInva
     handle: jlong,
     timeout_ms: jlong,
 ) -> JObjectArray<'local, JByteArray<'local>> {
-    let mut env = env;
-    env.with_env(|env| -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
-        let Ok(node) = handles::node(handle) else {
-            // A node closed under the invalidation thread ends it; not an error.
-            return Ok(JObjectArray::<JByteArray>::null());
-        };
-        let Some(batch) = node.cache_invalidations(millis(timeout_ms), MAX_POLL_BATCH) else {
-            return Ok(JObjectArray::<JByteArray>::null());
-        };
-        let array = JObjectArray::<JByteArray>::new(env, batch.len(), JByteArray::null())?;
-        let mut item = Vec::new();
-        for (i, (id, key)) in batch.iter().enumerate() {
-            item.clear();
-            item.extend_from_slice(&id.to_be_bytes());
-            item.extend_from_slice(key.as_deref().unwrap_or_default());
-            let element = env.byte_array_from_slice(&item)?;
-            array.set_element(env, i, &element)?;
-            env.delete_local_ref(element);
-        }
-        Ok(array)
+    poll_arrays(env, handle, |node| {
+        Ok(node
+            .cache_invalidations(millis(timeout_ms), MAX_POLL_BATCH)
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|(id, key)| {
+                        [&id.to_be_bytes()[..], key.as_deref().unwrap_or_default()].concat()
+                    })
+                    .collect()
+            }))
     })
-    .resolve::<ThrowJava>()
 }

@@ -1,16 +1,10 @@
 //! The queue, schedule and panic methods of `internal.Native`: see docs/jni-contract.md.
 
-use std::time::Duration;
-
 use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jlong};
 use jni::EnvUnowned;
 
-use super::{on_named, on_node};
-
-fn millis(ms: jlong) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
+use super::{millis, on_named, on_node};
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queueOffer<'local>(

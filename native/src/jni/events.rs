@@ -5,10 +5,7 @@ use jni::sys::{jint, jlong};
 use jni::EnvUnowned;
 
 use super::errors::ThrowJava;
-use super::{handles, on_named, on_node, Outcome};
-
-/// Messages handed to Java per poll at most: bounds the local references one call makes.
-const MAX_POLL_BATCH: usize = 1024;
+use super::{handles, millis, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH};
 
 fn sub_id(id: jlong) -> u64 {
     id as u64
@@ -51,26 +48,9 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_eventsPol
     id: jlong,
     timeout_ms: jlong,
 ) -> JObjectArray<'local, JByteArray<'local>> {
-    let mut env = env;
-    env.with_env(|env| -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
-        let node = match handles::node(handle) {
-            Ok(node) => node,
-            // A node closed under a dispatcher ends its subscriptions; not an error.
-            Err(_) => return Ok(JObjectArray::<JByteArray>::null()),
-        };
-        let timeout = std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
-        let Some(batch) = node.events_poll(sub_id(id), timeout, MAX_POLL_BATCH)? else {
-            return Ok(JObjectArray::<JByteArray>::null());
-        };
-        let array = JObjectArray::<JByteArray>::new(env, batch.len(), JByteArray::null())?;
-        for (i, payload) in batch.iter().enumerate() {
-            let bytes = env.byte_array_from_slice(payload)?;
-            array.set_element(env, i, &bytes)?;
-            env.delete_local_ref(bytes);
-        }
-        Ok(array)
+    poll_arrays(env, handle, |node| {
+        Ok(node.events_poll(sub_id(id), millis(timeout_ms), MAX_POLL_BATCH)?)
     })
-    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]

@@ -1,13 +1,11 @@
 //! The lock methods of `internal.Native`: see docs/jni-contract.md, section "Locks".
 
-use std::time::Duration;
-
 use jni::objects::{JClass, JString};
 use jni::sys::{jboolean, jlong};
 use jni::EnvUnowned;
 
 use super::errors::Failure;
-use super::on_named;
+use super::{millis, non_negative, on_named};
 
 /// Java thread ids and request ids are positive longs; the bits carry over unchanged.
 fn id(value: jlong) -> u64 {
@@ -19,10 +17,6 @@ fn fence_or_zero(fence: Option<u64>) -> jlong {
 }
 
 /// Epoch milliseconds and waits from Java; a negative value means "none" and becomes zero.
-fn non_negative(ms: jlong) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
-}
-
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockTry<'local>(
     env: EnvUnowned<'local>,
@@ -47,7 +41,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_lockAcqui
     wait_ms: jlong,
 ) -> jlong {
     on_named(env, handle, &name, |_, node, lock| {
-        let wait = Duration::from_millis(non_negative(wait_ms));
+        let wait = millis(wait_ms);
         Ok(fence_or_zero(node.lock_acquire(
             &lock,
             id(thread),

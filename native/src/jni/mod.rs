@@ -13,7 +13,7 @@ mod locks;
 
 use std::time::Duration;
 
-use jni::objects::{JClass, JObjectArray, JString};
+use jni::objects::{JByteArray, JClass, JObjectArray, JString};
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
@@ -59,6 +59,43 @@ fn on_named<'local, T: Default>(
         let name = required(env, name, "name")?;
         f(env, node, name)
     })
+}
+
+/// A duration from Java milliseconds; a negative one is zero.
+fn millis(ms: jlong) -> Duration {
+    Duration::from_millis(non_negative(ms))
+}
+
+fn non_negative(value: jlong) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Items handed to Java per poll at most: bounds the local references one call makes.
+const MAX_POLL_BATCH: usize = 1024;
+
+/// A blocking poll of the node (events, cache invalidations) answered as `byte[][]`: null once
+/// the node, or what `poll` waits on, is closed (a poller's way out, not an error).
+fn poll_arrays<'local, B: AsRef<[u8]>>(
+    mut env: EnvUnowned<'local>,
+    handle: jlong,
+    poll: impl FnOnce(&Node) -> Outcome<Option<Vec<B>>>,
+) -> JObjectArray<'local, JByteArray<'local>> {
+    env.with_env(|env| -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
+        let Ok(node) = handles::node(handle) else {
+            return Ok(JObjectArray::<JByteArray>::null());
+        };
+        let Some(items) = poll(&node)? else {
+            return Ok(JObjectArray::<JByteArray>::null());
+        };
+        let array = JObjectArray::<JByteArray>::new(env, items.len(), JByteArray::null())?;
+        for (i, item) in items.iter().enumerate() {
+            let bytes = env.byte_array_from_slice(item.as_ref())?;
+            array.set_element(env, i, &bytes)?;
+            env.delete_local_ref(bytes);
+        }
+        Ok(array)
+    })
+    .resolve::<ThrowJava>()
 }
 
 fn string_array<'local>(
@@ -233,8 +270,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_logPoll<'
     timeout_ms: jlong,
 ) -> JObjectArray<'local, JString<'local>> {
     env.with_env(|env| -> Outcome<JObjectArray<'local, JString<'local>>> {
-        let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
-        let flat: Vec<String> = crate::logging::poll(timeout)
+        let flat: Vec<String> = crate::logging::poll(millis(timeout_ms))
             .into_iter()
             .flat_map(|r| [r.level.to_string(), r.target, r.message])
             .collect();
