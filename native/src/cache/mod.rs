@@ -25,7 +25,7 @@ use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 
 use self::outbox::Outbox;
-use self::registry::{Stores, MAX_NAME};
+use self::registry::{invalidations, Stores, MAX_NAME};
 use self::store::{Change, Effect, Store};
 use self::sync::Sessions;
 use crate::crypto::ClusterKeys;
@@ -152,8 +152,12 @@ impl Caches {
         check_size("key", &key)?;
         check_size("value", &value)?;
         let store = self.store(id)?;
-        let (record, effect) = store.put(key, value, self.stores.hlc.tick());
-        self.evicted_by_local_write(&store, effect);
+        let (record, evicted) = store.put(key, value, self.stores.hlc.tick());
+        // The writer's own near cache drops the written key itself; what was evicted to make
+        // room is news to it.
+        let mut dropped = Vec::new();
+        invalidations(&store, Effect::Dropped(evicted), &mut dropped);
+        self.stores.notify(dropped);
         self.outbox.send(&store.name, record);
         Ok(())
     }
@@ -180,22 +184,13 @@ impl Caches {
         Ok(())
     }
 
-    /// The writer's own near cache drops the key itself; only what the write evicted to make
-    /// room goes to the feed.
-    fn evicted_by_local_write(&self, store: &Store, effect: Effect) {
-        if let Effect::Dropped(mut keys) = effect {
-            keys.remove(0);
-            if !keys.is_empty() {
-                self.stores.notify(store, Effect::Dropped(keys));
-            }
-        }
-    }
-
     /// A peer's writes: applied before the answer, so a sender that got it knows they landed.
     pub fn receive(&self, batch: CacheBatch) {
+        let mut dropped = Vec::new();
         for (name, record) in batch.set.iter() {
-            self.stores.apply_remote(name, record);
+            self.stores.apply_remote(name, record, &mut dropped);
         }
+        self.stores.notify(dropped);
         tracing::trace!(origin = %batch.origin, records = batch.set.len(), "cache: writes applied");
     }
 

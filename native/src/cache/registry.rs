@@ -61,8 +61,9 @@ impl Stores {
         Some(store)
     }
 
-    /// Applies a write another node made, and tells the near cache if the cache is open here.
-    pub fn apply_remote(&self, name: &str, record: &Record) {
+    /// Applies a write another node made, and adds to `dropped` what the near cache must drop
+    /// if the cache is open here.
+    pub fn apply_remote(&self, name: &str, record: &Record, dropped: &mut Vec<Invalidation>) {
         self.hlc.observe(record.version);
         let mode = match record.change {
             Change::Put { .. } => Mode::Replicated,
@@ -73,19 +74,14 @@ impl Stores {
             return;
         };
         let effect = store.apply(record);
-        self.notify(&store, effect);
+        invalidations(&store, effect, dropped);
     }
 
-    pub fn notify(&self, store: &Store, effect: Effect) {
-        if !store.is_opened() {
-            return;
+    /// Hands the near caches what they must drop, in one go.
+    pub fn notify(&self, dropped: Vec<Invalidation>) {
+        if !dropped.is_empty() {
+            self.feed.push(dropped, || self.opened_ids());
         }
-        let items: Vec<Invalidation> = match effect {
-            Effect::Nothing => return,
-            Effect::Dropped(keys) => keys.into_iter().map(|k| (store.id, Some(k))).collect(),
-            Effect::Cleared => vec![(store.id, None)],
-        };
-        self.feed.push(items, || self.opened_ids());
     }
 
     fn opened_ids(&self) -> Vec<u64> {
@@ -114,9 +110,22 @@ impl Stores {
     }
 
     pub fn sweep(&self) {
+        let mut dropped = Vec::new();
         for store in self.all() {
-            let effect = store.sweep();
-            self.notify(&store, effect);
+            invalidations(&store, store.sweep(), &mut dropped);
         }
+        self.notify(dropped);
+    }
+}
+
+/// What the near cache of `store` must drop after `effect`; nothing unless Java opened it.
+pub fn invalidations(store: &Store, effect: Effect, dropped: &mut Vec<Invalidation>) {
+    if !store.is_opened() {
+        return;
+    }
+    match effect {
+        Effect::Nothing => {}
+        Effect::Dropped(keys) => dropped.extend(keys.into_iter().map(|k| (store.id, Some(k)))),
+        Effect::Cleared => dropped.push((store.id, None)),
     }
 }

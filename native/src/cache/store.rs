@@ -148,14 +148,15 @@ impl Store {
         self.inner.read().entries.len()
     }
 
-    /// Writes `value` at `version` and returns the record to ship (the value itself, or only
-    /// the version in INVALIDATION mode) and the keys evicted to make room.
-    pub fn put(&self, key: Bytes, value: Bytes, version: Version) -> (Record, Effect) {
+    /// Writes `value` at `version`, a version this node just made (so above anything held),
+    /// and returns the record to ship (the value itself, or only its hash in INVALIDATION mode)
+    /// and the keys evicted to make room.
+    pub fn put(&self, key: Bytes, value: Bytes, version: Version) -> (Record, Vec<Bytes>) {
         let mut inner = self.inner.write();
         let expires_at = inner
             .ttl
             .map_or(NO_EXPIRY, |ttl| version.millis() + ttl.as_millis() as u64);
-        let shipped = match inner.mode {
+        let change = match inner.mode {
             Mode::Replicated => Change::Put {
                 value: value.clone(),
                 expires_at,
@@ -164,19 +165,14 @@ impl Store {
                 hash: value_hash(&value),
             },
         };
-        let local = Record {
-            key: key.clone(),
-            version,
-            change: Change::Put { value, expires_at },
-        };
-        let effect = inner.apply(&local);
+        let evicted = inner.insert(key.clone(), value, version, expires_at);
         (
             Record {
                 key,
                 version,
-                change: shipped,
+                change,
             },
-            effect,
+            evicted,
         )
     }
 
@@ -305,19 +301,8 @@ impl Inner {
         };
         match &record.change {
             Change::Put { value, expires_at } => {
-                self.tombstones.remove(key);
-                self.expiring |= *expires_at != NO_EXPIRY;
-                self.entries.insert(
-                    key.clone(),
-                    Entry {
-                        value: value.clone(),
-                        version,
-                        expires_at: *expires_at,
-                        touched: AtomicU64::new(now_micros()),
-                    },
-                );
                 let mut dropped = vec![key.clone()];
-                dropped.extend(self.evict_to_bound());
+                dropped.extend(self.insert(key.clone(), value.clone(), version, *expires_at));
                 Effect::Dropped(dropped)
             }
             _ => {
@@ -330,6 +315,28 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Stores a value and returns the keys evicted to make room for it.
+    fn insert(
+        &mut self,
+        key: Bytes,
+        value: Bytes,
+        version: Version,
+        expires_at: u64,
+    ) -> Vec<Bytes> {
+        self.tombstones.remove(&key);
+        self.expiring |= expires_at != NO_EXPIRY;
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                version,
+                expires_at,
+                touched: AtomicU64::new(now_micros()),
+            },
+        );
+        self.evict_to_bound()
     }
 
     /// Evicts sampled least-recently-used entries until the bound holds.
@@ -464,10 +471,8 @@ mod tests {
             std::thread::sleep(Duration::from_micros(50));
             value(&store, b"hot");
             let key = Bytes::from(format!("k{i}"));
-            let (_, effect) = store.put(key, Bytes::from_static(b"v"), v(2 + i, 1));
-            if let Effect::Dropped(keys) = effect {
-                evicted += keys.len() - 1;
-            }
+            let (_, dropped) = store.put(key, Bytes::from_static(b"v"), v(2 + i, 1));
+            evicted += dropped.len();
         }
         assert_eq!(store.len(), 50);
         assert_eq!(evicted, 451);
