@@ -206,25 +206,16 @@ fn a_cut_link_delays_writes_but_loses_none() {
 #[test]
 fn entries_expire_and_the_bound_holds() {
     let nodes = arc(start_cluster(loopback(64), 2, 1));
-    let ttl = nodes[0]
-        .cache_open(
-            "ttl",
-            Mode::Replicated,
-            None,
-            Some(Duration::from_millis(300)),
-            WAIT,
-        )
-        .unwrap();
+    let open_ttl = |node: &Node| {
+        let ttl = Some(Duration::from_millis(300));
+        node.cache_open("ttl", Mode::Replicated, None, ttl, WAIT)
+            .unwrap()
+    };
+    let ttl = open_ttl(&nodes[0]);
     put(&nodes[0], ttl, "k", "v");
-    let remote = nodes[1]
-        .cache_open(
-            "ttl",
-            Mode::Replicated,
-            None,
-            Some(Duration::from_millis(300)),
-            WAIT,
-        )
-        .unwrap();
+    // Opened after the write, which may have created the store there already: opening gives
+    // that store the cache's options.
+    let remote = open_ttl(&nodes[1]);
     wait_for("the write on the other node", WAIT, || {
         value(&nodes[1], remote, "k").is_some()
     });
