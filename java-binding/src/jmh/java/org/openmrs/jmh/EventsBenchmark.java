@@ -66,13 +66,7 @@ import org.openmrs.module.cluster.ClusterMember;
  * their counters directly.</li>
  * </ul>
  */
-// Every fork, ours too, gets the access to JDK internals that Hazelcast asks for to run at its best.
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "java.se",
-        "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
-        "--add-opens", "java.base/java.lang=ALL-UNNAMED",
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-opens", "java.management/sun.management=ALL-UNNAMED",
-        "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED"})
+@Fork(1)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 3)
 public class EventsBenchmark {

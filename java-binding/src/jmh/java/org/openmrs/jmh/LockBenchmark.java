@@ -154,14 +154,7 @@ public class LockBenchmark {
         held.lock.unlock();
     }
 
-    /** With the access to JDK internals that Hazelcast asks for to run at its best. */
     @Benchmark
-    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "java.se",
-            "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-opens", "java.base/java.lang=ALL-UNNAMED",
-            "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-opens", "java.management/sun.management=ALL-UNNAMED",
-            "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED"})
     public void hazelcastFencedLockUnlock(HazelcastCp hazelcast) {
         hazelcast.lock.lock();
         hazelcast.lock.unlock();
