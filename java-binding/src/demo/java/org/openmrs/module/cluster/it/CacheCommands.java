@@ -1,5 +1,6 @@
 package org.openmrs.module.cluster.it;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -26,6 +27,10 @@ import org.springframework.context.annotation.AnnotationConfigApplicationContext
  * <li>{@code cwatch <cache> <mode> <key> <old value> <ms>} (in the background): reads the key in a
  * loop for that long; {@code CWATCH <cache> <key> <epoch ms of the first read that was not the old
  * value, or -1> <reads> <reads of the old value after that> <last value>}</li>
+ * <li>{@code oput <cache> <ttl ms, 0 for none> <key> <a,b,...>}: puts the words as an
+ * {@code ArrayList} (a value the default codec Java-serializes) into a REPLICATED cache with that
+ * time to live; {@code OPUT <cache> <key> <epoch ms after the put>}</li>
+ * <li>{@code oget <cache> <ttl ms> <key>}: {@code OGET <cache> <key> <value, or null> <its class>}</li>
  * <li>{@code sname <id>}, {@code srename <id> <name>}, {@code spurge <id>}: call the
  * {@link CachedNameService} of a Spring context made on first use with {@link CachingConfig};
  * {@code SNAME <id> <name> <calls that reached the service>}, {@code SRENAMED <id>},
@@ -34,7 +39,7 @@ import org.springframework.context.annotation.AnnotationConfigApplicationContext
  */
 final class CacheCommands {
 
-    static final String KNOWN = "cput, cget, cwrite, cdump, cwatch, sname, srename, spurge";
+    static final String KNOWN = "cput, cget, cwrite, cdump, cwatch, oput, oget, sname, srename, spurge";
     /** Commands that may take long, answered in the background. */
     static final Set<String> LONG_RUNNING = new HashSet<String>(Arrays.asList("cwrite", "cwatch"));
 
@@ -61,6 +66,18 @@ final class CacheCommands {
                 return () -> dump(cache(words[1], words[2]), Integer.parseInt(words[3]));
             case "cwatch":
                 return () -> watch(cache(words[1], words[2]), words[3], words[4], Long.parseLong(words[5]));
+            case "oput":
+                return () -> {
+                    objects(words[1], Long.parseLong(words[2]))
+                            .put(words[3], new ArrayList<String>(Arrays.asList(words[4].split(","))));
+                    return "OPUT " + words[1] + " " + words[3] + " " + System.currentTimeMillis();
+                };
+            case "oget":
+                return () -> {
+                    Object value = objects(words[1], Long.parseLong(words[2])).get(words[3]);
+                    return "OGET " + words[1] + " " + words[3] + " " + value
+                            + (value == null ? "" : " " + value.getClass().getName());
+                };
             case "sname":
                 return () -> {
                     String name = names().name(words[1]);
@@ -83,6 +100,14 @@ final class CacheCommands {
 
     private ClusterCache<String, String> cache(String name, String mode) {
         return cluster.cache(name, CacheOptions.builder().mode(CacheMode.valueOf(mode)).build());
+    }
+
+    private ClusterCache<String, ArrayList<String>> objects(String name, long ttlMs) {
+        CacheOptions.Builder options = CacheOptions.builder();
+        if (ttlMs > 0) {
+            options.timeToLive(Duration.ofMillis(ttlMs));
+        }
+        return cluster.cache(name, options.build());
     }
 
     private String write(ClusterCache<String, String> cache, int keys, int writes) {

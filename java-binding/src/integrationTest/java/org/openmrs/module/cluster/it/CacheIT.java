@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import org.junit.Rule;
 import org.junit.Test;
@@ -28,6 +29,7 @@ public class CacheIT {
     private static final int WATCH_ROUNDS = 10;
     private static final long WATCH_MS = 1_500;
     private static final long EVICT_TIMEOUT_MS = 10_000;
+    private static final long TTL_MS = 3_000;
     /** Long enough for an invalidation to reach the other JVM. */
     private static final long SETTLE_MS = 300;
 
@@ -99,6 +101,28 @@ public class CacheIT {
                 + reads + " reads watched)");
     }
 
+    @Test(timeout = 60_000)
+    public void aJavaSerializedValueReachesTheOtherNodeAndExpiresThereWithItsTimeToLive() throws Exception {
+        List<ChildNode> nodes = formCluster(2);
+        ChildNode writer = nodes.get(0);
+        ChildNode reader = nodes.get(1);
+        String ask = "oget objects " + TTL_MS + " patient";
+        assertEquals("OGET objects patient null", reader.ask(ask, "OGET objects"));
+        String put = writer.ask("oput objects " + TTL_MS + " patient 1234,Jane,Doe", "OPUT objects");
+        long putAt = Long.parseLong(put.substring(put.lastIndexOf(' ') + 1));
+        String arrived = awaitAnswer(reader, ask, answer -> !answer.endsWith(" null"), 10_000);
+        assertEquals("OGET objects patient [1234, Jane, Doe] java.util.ArrayList", arrived);
+        long arrivedMs = System.currentTimeMillis() - putAt;
+        awaitAnswer(reader, ask, answer -> answer.endsWith(" null"), TTL_MS + 10_000);
+        long expiredMs = System.currentTimeMillis() - putAt;
+        System.out.println("an ArrayList put on " + writer.name() + " was read on " + reader.name() + " within "
+                + arrivedMs + " ms and expired there " + expiredMs + " ms after the put (time to live " + TTL_MS
+                + " ms)");
+        assertTrue("expired after " + expiredMs + " ms", expiredMs >= TTL_MS - 100);
+        assertTrue("expired after " + expiredMs + " ms", expiredMs < TTL_MS + 1_000);
+        assertEquals("OGET objects patient null", writer.ask(ask, "OGET objects"));
+    }
+
     @Test(timeout = 120_000)
     public void springCachesOnEachNodeAndAWriteOnOneEvictsOnTheOther() throws Exception {
         List<ChildNode> nodes = formCluster(2);
@@ -123,6 +147,22 @@ public class CacheIT {
         System.out.println("Spring @Cacheable on 2 JVMs: a @CachePut on " + a.name() + " evicted " + b.name()
                 + "'s copy within " + evictedOnB + " ms, a @CacheEvict on " + b.name() + " evicted " + a.name()
                 + "'s within " + evictedOnA + " ms");
+    }
+
+    /** Asks {@code question} until the answer satisfies {@code wanted}, and returns that answer. */
+    private static String awaitAnswer(ChildNode node, String question, Predicate<String> wanted, long timeoutMs)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            String answer = node.ask(question, question.substring(0, 4).toUpperCase());
+            if (wanted.test(answer)) {
+                return answer;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(node.name() + " still answers '" + answer + "' after " + timeoutMs + " ms");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** Starts {@code count} nodes and waits until each lists them all. */
