@@ -67,7 +67,17 @@ fn read_records<T: DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize) {
     (records, at)
 }
 
+/// Runs a write that ends in an fsync. A node's runtime has a single worker, which also runs
+/// Raft's heartbeats and every connection: a slow disk must hold up only the caller.
+fn blocking<T>(write: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    tokio::task::block_in_place(write)
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    blocking(|| write_atomically_here(path, bytes))
+}
+
+fn write_atomically_here(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = File::create(&tmp)?;
     file.write_all(bytes)?;
@@ -127,8 +137,11 @@ impl Journal {
 
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
         let bytes = frame(record)?;
-        self.file.write_all(&bytes)?;
-        self.file.sync_data()?;
+        let file = &mut self.file;
+        blocking(|| {
+            file.write_all(&bytes)?;
+            file.sync_data()
+        })?;
         self.written += bytes.len() as u64;
         Ok(())
     }

@@ -74,7 +74,10 @@ impl Node {
     pub fn start(config: NodeConfig) -> Result<Node> {
         config.validate()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            // One worker: a Raft commit crosses several tasks (caller, Raft core, replication,
+            // connections); on one thread they hand over without waking another. Blocking
+            // disk writes leave the worker first (consensus::journal).
+            .worker_threads(1)
             .thread_name("openmrs-cluster")
             .enable_all()
             .build()
