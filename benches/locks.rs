@@ -2,37 +2,12 @@
 //! a one-node group (no replication: the cost of openraft and the state machine alone) and the
 //! leader of a three-node group (one replication round trip per commit).
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+mod common;
+
 use std::time::Duration;
 
+use common::cluster;
 use criterion::{criterion_group, criterion_main, Criterion};
-use openmrs_cluster::{Node, NodeConfig};
-
-fn free_addr() -> SocketAddr {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("an ephemeral port");
-        let addr = tcp.local_addr().expect("its address");
-        if UdpSocket::bind(addr).is_ok() {
-            return addr;
-        }
-    }
-}
-
-fn cluster(size: usize) -> Vec<Node> {
-    let addrs: Vec<SocketAddr> = (0..size).map(|_| free_addr()).collect();
-    addrs
-        .iter()
-        .enumerate()
-        .map(|(i, addr)| {
-            let mut config = NodeConfig::loopback("bench");
-            config.node_name = Some(format!("b{i}"));
-            config.bind = *addr;
-            config.seeds = addrs.clone();
-            config.raft_voters = size;
-            Node::start(config).expect("node starts")
-        })
-        .collect()
-}
 
 fn lock_unlock(c: &mut Criterion) {
     let mut group = c.benchmark_group("lock_unlock");
