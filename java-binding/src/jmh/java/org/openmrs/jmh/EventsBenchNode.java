@@ -6,13 +6,11 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
-import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
-
 /**
- * The child JVM of {@link EventsBenchmark}: a node that subscribes to the benchmark's topics, then
- * prints {@code READY <name>} and runs until its standard input ends (or says {@code exit}).
- * Arguments: {@code <cluster name> <node name> <seed host:port> <echo|count>}.
+ * A child JVM of {@link EventsBenchmark}: a node, ours or a Hazelcast member, that subscribes to
+ * the benchmark's topics, then prints {@code READY <name>} and runs until its standard input ends
+ * (or says {@code exit}). Arguments: {@code <ours|hazelcast> <cluster name> <node name>
+ * <seed host:port> <echo|count>}.
  * <ul>
  * <li>{@link EventsBenchmark#PING}: a ping (a {@code Long} of 0 or more) is published back on
  * {@link EventsBenchmark#PONG} by the {@code echo} node, ignored by the {@code count} node; a
@@ -28,26 +26,25 @@ public final class EventsBenchNode {
 
     public static void main(String[] args) throws IOException {
         PrintStream out = new PrintStream(System.out, true, "UTF-8");
-        String name = args[1];
-        boolean echo = args[3].equals("echo");
-        Cluster cluster = Cluster.start(ClusterConfig.builder().clusterName(args[0]).nodeName(name)
-                .seeds(args[2]).build());
+        String name = args[2];
+        boolean echo = args[4].equals("echo");
+        BenchTopics topics = BenchTopics.start(args[0], args[1], name, args[3]);
         long[] fillers = new long[1];
-        cluster.events().<Long>subscribe(EventsBenchmark.PING, ping -> {
+        topics.<Long>subscribe(EventsBenchmark.PING, ping -> {
             if (ping >= 0) {
                 if (echo) {
-                    cluster.events().publish(EventsBenchmark.PONG, ping);
+                    topics.publish(EventsBenchmark.PONG, ping);
                 }
             } else {
                 fillers[0]++;
             }
         });
         long[] flood = new long[1];
-        cluster.events().<Long>subscribe(EventsBenchmark.FLOOD, message -> {
+        topics.<Long>subscribe(EventsBenchmark.FLOOD, message -> {
             if (message >= 0) {
                 flood[0]++;
             } else {
-                cluster.events().publish(EventsBenchmark.ACK, name + " " + -message + " " + flood[0]);
+                topics.publish(EventsBenchmark.ACK, name + " " + -message + " " + flood[0]);
             }
         });
         out.println("READY " + name);
@@ -56,7 +53,7 @@ public final class EventsBenchNode {
         while ((line = in.readLine()) != null && !line.trim().equals("exit")) {
             // Nothing else to do: the listeners work on the library's threads.
         }
-        cluster.close();
+        topics.close();
         System.err.println(name + ": closed after " + fillers[0] + " fillers and " + flood[0] + " flood messages");
         System.exit(0);
     }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,19 +39,17 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
-import org.openmrs.module.cluster.ClusterEvents;
-import org.openmrs.module.cluster.ClusterMember;
 
 /**
  * Events across 3 nodes on loopback, ours side by side with Hazelcast 5.4.0's {@code ITopic} and
  * {@code ReliableTopic}, in one run ({@code gradle jmh -PjmhArgs=EventsBenchmark}).
  * <p>
  * Ours is this JVM's node, the publisher, and two child JVMs ({@link EventsBenchNode}): one echoes
- * each ping back on a reply topic, the other only receives. Hazelcast's is three members in this
- * JVM (which talk over loopback TCP all the same): the publisher is member 0, the echo listener is
- * on member 1, a counting listener on member 2, the reply listener on member 0.
+ * each ping back on a reply topic, the other only receives. Hazelcast's ITopic runs the same way
+ * ({@code *AcrossJvms}: a member in this JVM and two child JVMs, the same protocol), and, as in
+ * earlier runs, as three members in this JVM (which talk over loopback TCP all the same): the
+ * publisher is member 0, the echo listener is on member 1, a counting listener on member 2, the
+ * reply listener on member 0.
  * <ul>
  * <li>{@code *RoundTrip}: publish one ping and wait for its echo, one at a time: the time is a
  * round trip, publish-to-deliver there and back (about twice a one-way publish-to-deliver);</li>
@@ -62,8 +61,8 @@ import org.openmrs.module.cluster.ClusterMember;
  * it waits until both other nodes' listeners have received the whole previous one (two batches at
  * most on their way); the score is messages delivered (to each of the two nodes) per second. Ours
  * learns that from a marker published after each batch, which each child answers with its count
- * (checked against what was sent); Hazelcast's listeners are in this JVM, so the publisher reads
- * their counters directly.</li>
+ * (checked against what was sent), and so does Hazelcast across JVMs; with Hazelcast's members in
+ * this JVM, the publisher reads its listeners' counters directly.</li>
  * </ul>
  */
 @Fork(1)
@@ -161,9 +160,11 @@ public class EventsBenchmark {
         }
     }
 
-    /** This JVM's node and two child JVMs, one cluster, its listeners in place. */
-    @State(Scope.Benchmark)
-    public static class OurCluster {
+    /**
+     * This JVM's node and two child JVMs ({@link EventsBenchNode}), one cluster of the system
+     * {@link #system()} names, its listeners in place.
+     */
+    public abstract static class ThreeJvms {
 
         private final List<Process> children = new ArrayList<>();
         private final Pongs pongs = new Pongs();
@@ -174,53 +175,59 @@ public class EventsBenchmark {
         private final Map<Long, Long> expectedAtMarker = new ConcurrentHashMap<>();
         private volatile String miscount;
         private volatile Thread floodWaiter;
-        private Cluster cluster;
-        ClusterEvents events;
+        private BenchTopics node;
         private Pacer load;
         private long sent;
         private long markers;
         private long pendingMarker;
 
+        /** {@code ours} or {@code hazelcast}: see {@link BenchTopics#start}. */
+        abstract String system();
+
         @Setup(Level.Trial)
         public void start() throws Exception {
             String clusterName = "bench-events-" + UUID.randomUUID();
-            cluster = Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName("bench1").build());
-            events = cluster.events();
-            events.<Long>subscribe(PONG, pongs::received);
-            events.<String>subscribe(ACK, this::acknowledged);
-            String seed = cluster.members().stream().filter(ClusterMember::isLocal).findFirst()
-                    .orElseThrow(IllegalStateException::new).address();
-            children.add(launch(clusterName, "bench2", seed, "echo"));
-            children.add(launch(clusterName, "bench3", seed, "count"));
+            node = BenchTopics.start(system(), clusterName, "bench1", null);
+            node.<Long>subscribe(PONG, pongs::received);
+            node.<String>subscribe(ACK, this::acknowledged);
+            String seed = node.address();
+            children.add(launch(system(), clusterName, "bench2", seed, "echo"));
+            children.add(launch(system(), clusterName, "bench3", seed, "count"));
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MS);
-            while (cluster.members().size() < NODES) {
+            while (node.members() < NODES) {
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("no cluster of " + NODES + ": " + cluster.members());
+                    throw new IllegalStateException("no cluster of " + NODES + ": " + node.members() + " members");
                 }
                 Thread.sleep(50);
             }
-            pongs.awaitFirstEcho(ping -> events.publish(PING, ping));
+            pongs.awaitFirstEcho(ping -> node.publish(PING, ping));
             // A marker every 200 ms until both children answer one.
             while (!childNames.stream().allMatch(acks::containsKey)) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("no acknowledgement from both children: " + acks.keySet());
                 }
-                events.publish(FLOOD, -(++markers));
+                node.publish(FLOOD, -(++markers));
                 Thread.sleep(200);
             }
         }
 
-        private static Process launch(String clusterName, String name, String seed, String role)
+        private static Process launch(String system, String clusterName, String name, String seed, String role)
                 throws Exception {
             List<String> command = new ArrayList<>(Arrays.asList(
                     new File(System.getProperty("java.home"), "bin/java").getPath(), "-Xmx256m", "-XX:+UseSerialGC"));
+            // The access to JDK internals the jmh task gives this fork for Hazelcast, given on.
+            for (String argument : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+                if (argument.startsWith("--add-")) {
+                    command.add(argument);
+                }
+            }
             String logLevel = System.getProperty("openmrs.cluster.log.level");
             if (logLevel != null) {
                 command.add("-Dopenmrs.cluster.log.level=" + logLevel);
             }
             command.addAll(Arrays.asList("-cp", System.getProperty("java.class.path"),
-                    EventsBenchNode.class.getName(), clusterName, name, seed, role));
-            File log = new File("build/jmh-logs", "events-" + name + ".log");
+                    EventsBenchNode.class.getName(), system, clusterName, name, seed, role));
+            File log = new File("build/jmh-logs", "events-" + system + "-" + name + ".log");
             if (!log.getParentFile().isDirectory() && !log.getParentFile().mkdirs()) {
                 throw new IOException("cannot create " + log.getParentFile());
             }
@@ -256,7 +263,7 @@ public class EventsBenchmark {
         }
 
         void roundTrip() {
-            pongs.roundTrip(ping -> events.publish(PING, ping));
+            pongs.roundTrip(ping -> node.publish(PING, ping));
         }
 
         /**
@@ -266,11 +273,11 @@ public class EventsBenchmark {
         void flood() {
             floodWaiter = Thread.currentThread();
             for (int i = 0; i < BATCH; i++) {
-                events.publish(FLOOD, sent++);
+                node.publish(FLOOD, sent++);
             }
             long marker = ++markers;
             expectedAtMarker.put(marker, sent);
-            events.publish(FLOOD, -marker);
+            node.publish(FLOOD, -marker);
             long previous = pendingMarker;
             pendingMarker = marker;
             if (previous > 0) {
@@ -284,7 +291,7 @@ public class EventsBenchmark {
         }
 
         void startLoad() {
-            load = Pacer.start("ours", () -> events.publish(PING, FILLER));
+            load = Pacer.start(system() + " across JVMs", () -> node.publish(PING, FILLER));
         }
 
         @TearDown(Level.Trial)
@@ -304,7 +311,28 @@ public class EventsBenchmark {
                     child.destroyForcibly();
                 }
             }
-            cluster.close();
+            node.close();
+        }
+    }
+
+    /** Ours: this JVM's node and two child JVMs. */
+    @State(Scope.Benchmark)
+    public static class OurCluster extends ThreeJvms {
+        @Override
+        String system() {
+            return "ours";
+        }
+    }
+
+    /**
+     * Hazelcast's ITopic the same way: a member in this JVM and one in each of two child JVMs, so
+     * that both systems cross the same process boundaries.
+     */
+    @State(Scope.Benchmark)
+    public static class HazelcastJvms extends ThreeJvms {
+        @Override
+        String system() {
+            return "hazelcast";
         }
     }
 
@@ -412,6 +440,15 @@ public class EventsBenchmark {
         }
     }
 
+    /** The same for Hazelcast's member in this JVM of its three-JVM cluster. */
+    @State(Scope.Benchmark)
+    public static class HazelcastJvmsLoad {
+        @Setup(Level.Trial)
+        public void start(HazelcastJvms hazelcast) {
+            hazelcast.startLoad();
+        }
+    }
+
     /** Fillers from Hazelcast's publishing member at 10,000 a second, for the trial (stopped likewise). */
     @State(Scope.Benchmark)
     public static class HazelcastTopicLoad {
@@ -440,6 +477,13 @@ public class EventsBenchmark {
     @Benchmark
     @BenchmarkMode(Mode.SampleTime)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void hazelcastTopicRoundTripAcrossJvms(HazelcastJvms hazelcast) {
+        hazelcast.roundTrip();
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void hazelcastReliableTopicRoundTrip(HazelcastReliableTopic hazelcast) {
         hazelcast.side.roundTrip();
     }
@@ -458,6 +502,13 @@ public class EventsBenchmark {
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void hazelcastTopicRoundTripAt10k(HazelcastTopic hazelcast, HazelcastTopicLoad load) {
         hazelcast.side.roundTrip();
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void hazelcastTopicRoundTripAt10kAcrossJvms(HazelcastJvms hazelcast, HazelcastJvmsLoad load) {
+        hazelcast.roundTrip();
     }
 
     // One publisher thread, messages delivered to both other nodes per second.
@@ -484,5 +535,13 @@ public class EventsBenchmark {
     @OperationsPerInvocation(BATCH)
     public void hazelcastReliableTopicThroughput(HazelcastReliableTopic hazelcast) {
         hazelcast.side.flood();
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OperationsPerInvocation(BATCH)
+    public void hazelcastTopicThroughputAcrossJvms(HazelcastJvms hazelcast) {
+        hazelcast.flood();
     }
 }
