@@ -1,8 +1,12 @@
 //! The sending side: a bounded retransmission buffer of this node's messages, and one sender
-//! task per peer that ships batches from the peer's last acknowledged sequence number on.
+//! task per peer that keeps a stream open to it and ships batches from the peer's last
+//! acknowledged sequence number on, one batch on its way at a time.
 //!
-//! Publishing only appends to the buffer and wakes the senders, so a slow or dead peer never
-//! holds up the publisher. A peer's backlog is the part of the buffer past its acknowledgement;
+//! A publisher never waits on the network. When nothing is on its way to a peer, the publishing
+//! thread writes the new batch to the peer's stream itself, as far as the socket takes it without
+//! blocking: the message leaves at once instead of after a wake-up of the sender task (on two
+//! cores that hand-off was a large part of a message's latency). Otherwise the message waits in
+//! the buffer, and the acknowledgement of the batch on its way brings it. A peer's backlog is the part of the buffer past its acknowledgement;
 //! when the buffer is full its oldest messages go, and a peer that had not received them is
 //! told by the gap (and logs it). A peer that turns unreachable keeps its place for
 //! `DOWN_RETENTION`, so that a brief partition or a foca refutation under a new incarnation
@@ -24,8 +28,8 @@ use tokio::time::Instant;
 use super::{Event, EventBatch};
 use crate::crypto::ClusterKeys;
 use crate::membership::{peers, Snapshot, View};
-use crate::transport::{Faults, Link};
-use crate::wire::{Body, Frame};
+use crate::transport::{Backoff, Faults, SecureStream, StreamError, StreamReader, StreamWriter};
+use crate::wire::{self, Body, Frame};
 
 /// The retransmission buffer's bounds: past either, the oldest messages are dropped.
 const MAX_BUFFERED_EVENTS: usize = 200_000;
@@ -34,15 +38,33 @@ const MAX_BUFFERED_BYTES: usize = 128 * 1024 * 1024;
 const MAX_BATCH_EVENTS: usize = 4096;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// How long a batch may take to be acknowledged before the stream is reopened and resent.
-const CALL_TTL: Duration = Duration::from_secs(3);
+const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 const DOWN_RETENTION: Duration = Duration::from_secs(30);
+
+type SharedWriter = Arc<tokio::sync::Mutex<StreamWriter>>;
 
 struct Peer {
     addr: SocketAddr,
     acked: u64,
+    /// The last message written to the open stream: above `acked` while a batch is on its way.
+    sent: u64,
+    /// When the batch on its way was written.
+    sent_at: Option<Instant>,
+    /// The open stream's sending half; `None` while the sender task (re)connects.
+    writer: Option<SharedWriter>,
     wake: Arc<Notify>,
     task: JoinHandle<()>,
     down_since: Option<Instant>,
+}
+
+/// What a peer's sender task does next.
+enum Next {
+    /// Write this frame (a batch, now on its way).
+    Send(Vec<u8>),
+    /// Wait: a batch is on its way (written at the given time), or there is nothing to send.
+    Wait(Option<Instant>),
+    /// The peer is gone.
+    Stop,
 }
 
 struct State {
@@ -132,8 +154,51 @@ impl Outbox {
         {
             pop_front(&mut state);
         }
-        for peer in state.peers.values() {
+        let names: Vec<String> = state.peers.keys().cloned().collect();
+        for name in names {
+            self.write_through(&mut state, &name);
+        }
+    }
+
+    /// Writes the peer's next batch from the publishing thread, if nothing is on its way to it
+    /// and its stream is open and free; else leaves it to the sender task or the next ack.
+    fn write_through(&self, state: &mut State, name: &str) {
+        let Some(peer) = state.peers.get(name) else {
+            return;
+        };
+        if peer.sent != peer.acked {
+            return;
+        }
+        let Some(writer) = peer.writer.clone() else {
+            return;
+        };
+        // Injected faults (delay, loss) apply on the sender task's path only.
+        if !self.faults.delay().is_zero() || self.faults.is_blocked(peer.addr) {
             peer.wake.notify_one();
+            return;
+        }
+        let Ok(mut writer) = writer.try_lock() else {
+            peer.wake.notify_one();
+            return;
+        };
+        let Some((_, batch)) = self.batch_for(state, name) else {
+            return;
+        };
+        let Some(last) = batch.last().map(|e| e.seq) else {
+            return;
+        };
+        let Some(bytes) = self.encode(batch) else {
+            return;
+        };
+        let written = writer.try_send(&bytes);
+        drop(writer);
+        if let Some(peer) = state.peers.get_mut(name) {
+            peer.sent = last;
+            peer.sent_at = Some(Instant::now());
+            if !matches!(written, Ok(true)) {
+                // Half written, or the stream broke: the task flushes or reconnects.
+                peer.wake.notify_one();
+            }
         }
     }
 
@@ -174,6 +239,9 @@ impl Outbox {
                 Peer {
                     addr,
                     acked,
+                    sent: acked,
+                    sent_at: None,
+                    writer: None,
                     wake,
                     task,
                     down_since: None,
@@ -186,8 +254,7 @@ impl Outbox {
     }
 
     /// The next batch for `name`, from its acknowledgement on; `None` once the peer is gone.
-    fn next_batch(&self, name: &str) -> Option<(SocketAddr, Vec<Event>)> {
-        let mut state = self.state.lock();
+    fn batch_for(&self, state: &mut State, name: &str) -> Option<(SocketAddr, Vec<Event>)> {
         let first = state.buffer.front().map(|e| e.seq);
         let peer = state.peers.get_mut(name)?;
         if let Some(first) = first {
@@ -217,43 +284,186 @@ impl Outbox {
         Some((addr, batch))
     }
 
+    fn encode(&self, events: Vec<Event>) -> Option<Vec<u8>> {
+        let frame = Frame::new(Body::Events(EventBatch {
+            publisher: self.publisher,
+            origin: self.origin.clone(),
+            events,
+        }));
+        match wire::encode(&frame) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                tracing::error!(error = %e, "events: cannot encode a batch");
+                None
+            }
+        }
+    }
+
+    /// The peer's next step: a batch to write when nothing is on its way, else a wait.
+    fn next(&self, name: &str) -> Next {
+        let mut state = self.state.lock();
+        let Some(peer) = state.peers.get(name) else {
+            return Next::Stop;
+        };
+        if peer.sent != peer.acked {
+            return Next::Wait(peer.sent_at);
+        }
+        let Some((_, batch)) = self.batch_for(&mut state, name) else {
+            return Next::Stop;
+        };
+        let Some(last) = batch.last().map(|e| e.seq) else {
+            return Next::Wait(None);
+        };
+        let Some(bytes) = self.encode(batch) else {
+            return Next::Wait(None);
+        };
+        if let Some(peer) = state.peers.get_mut(name) {
+            peer.sent = last;
+            peer.sent_at = Some(Instant::now());
+        }
+        Next::Send(bytes)
+    }
+
     fn acked(&self, name: &str, last: u64) {
         let mut state = self.state.lock();
         let top = state.next_seq - 1;
         if let Some(peer) = state.peers.get_mut(name) {
             peer.acked = peer.acked.max(last.min(top));
+            if peer.acked >= peer.sent {
+                peer.sent = peer.acked;
+                peer.sent_at = None;
+            }
         }
         trim(&mut state);
     }
 
+    /// Publishes the open stream's writer for write-through (`None`: closed); returns the
+    /// peer's address and acknowledgement, or `None` once the peer is gone.
+    fn connected(&self, name: &str, writer: Option<SharedWriter>) -> Option<(SocketAddr, u64)> {
+        let mut state = self.state.lock();
+        let peer = state.peers.get_mut(name)?;
+        // What was on its way on a stream now closed is sent again from the acknowledgement.
+        peer.sent = peer.acked;
+        peer.sent_at = None;
+        peer.writer = writer;
+        Some((peer.addr, peer.acked))
+    }
+
+    /// Keeps a stream open to the peer and ships its batches, until the peer is gone.
     async fn send_to(self: Arc<Self>, name: String, wake: Arc<Notify>) {
-        let mut link = Link::new(self.keys.clone(), self.faults.clone());
-        loop {
-            let Some((addr, batch)) = self.next_batch(&name) else {
-                return;
-            };
-            if batch.is_empty() {
-                wake.notified().await;
-                continue;
+        let mut backoff = Backoff::default();
+        while let Some((addr, acked)) = self.connected(&name, None) {
+            if let Err(e) = Arc::clone(&self).stream_to(&name, addr, &wake).await {
+                tracing::debug!(peer = %name, error = %e, "events: stream closed, will reconnect and resend");
+                match self.connected(&name, None) {
+                    None => return,
+                    Some((_, now)) if now > acked => backoff.reset(),
+                    Some(_) => {}
+                }
+                backoff.wait().await;
             }
-            let frame = Frame::new(Body::Events(EventBatch {
-                publisher: self.publisher,
-                origin: self.origin.clone(),
-                events: batch,
-            }));
-            match link.call(addr, &frame, CALL_TTL).await {
+        }
+    }
+
+    /// One stream's life: batches out (as `next` says), acknowledgements in on a task of their
+    /// own. Ends with an error when the stream fails or an acknowledgement is overdue.
+    async fn stream_to(
+        self: Arc<Self>,
+        name: &str,
+        addr: SocketAddr,
+        wake: &Arc<Notify>,
+    ) -> Result<(), StreamError> {
+        if self.faults.is_blocked(addr) {
+            return Err(StreamError::Connect(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "link cut by fault injection",
+            )));
+        }
+        let (reader, writer) = SecureStream::connect(addr, &self.keys).await?.split();
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
+        let mut acks = AbortOnDrop(tokio::spawn(Arc::clone(&self).read_acks(
+            name.to_string(),
+            reader,
+            Arc::clone(wake),
+        )));
+        if self.connected(name, Some(Arc::clone(&writer))).is_none() {
+            return Ok(());
+        }
+        loop {
+            // A publisher may have left a batch half written.
+            writer.lock().await.flush().await?;
+            let on_its_way = match self.next(name) {
+                Next::Stop => return Ok(()),
+                Next::Send(bytes) => {
+                    let delay = self.faults.delay();
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if self.faults.is_blocked(addr) {
+                        return Err(StreamError::Io(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "batch lost by fault injection",
+                        )));
+                    }
+                    writer.lock().await.send(&bytes).await?;
+                    continue;
+                }
+                Next::Wait(sent_at) => sent_at,
+            };
+            // Publishers write through without waking this task: an idle wait ends now and then
+            // to see whether a batch they wrote is overdue.
+            let deadline = on_its_way.unwrap_or_else(Instant::now) + ACK_TIMEOUT;
+            tokio::select! {
+                _ = wake.notified() => {}
+                ended = &mut acks.0 => {
+                    return Err(ended.unwrap_or(StreamError::Garbled("the acknowledgement reader stopped")));
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if on_its_way.is_some() {
+                        return Err(StreamError::Timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the peer's acknowledgements, one per batch and in order, and wakes the sender;
+    /// returns why the stream ended.
+    async fn read_acks(
+        self: Arc<Self>,
+        name: String,
+        mut reader: StreamReader,
+        wake: Arc<Notify>,
+    ) -> StreamError {
+        loop {
+            let frame = match reader.recv().await {
+                Ok(bytes) => wire::decode_frame(&bytes),
+                Err(e) => return e,
+            };
+            match frame {
+                Err(e) => return StreamError::Refused(e.to_string()),
                 Ok(Frame {
                     body: Body::EventsAck(ack),
                     ..
                 }) if ack.publisher == self.publisher => {
                     self.acked(&name, ack.last);
-                    link.succeeded();
+                    wake.notify_one();
                 }
-                answer => {
-                    link.failed(&name, "events", answer).await;
+                Ok(other) => {
+                    tracing::warn!(peer = %name, answer = ?other.body, "events: unexpected answer to a batch");
+                    return StreamError::Garbled("unexpected answer to a batch");
                 }
             }
         }
+    }
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -68,16 +68,38 @@ impl Channel {
 }
 
 /// How a sender task talks to one peer: a channel that follows the peer's address, and a backoff
-/// (20 ms doubling to 1 s) between failed attempts.
+/// between failed attempts.
 pub struct Link {
     keys: ClusterKeys,
     faults: Faults,
     channel: Option<Channel>,
-    backoff: Duration,
+    backoff: Backoff,
 }
+
+/// The wait between failed attempts to reach a peer: 20 ms, doubling up to 1 s, back to 20 ms
+/// after a success.
+pub struct Backoff(Duration);
 
 const BACKOFF_MIN: Duration = Duration::from_millis(20);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff(BACKOFF_MIN)
+    }
+}
+
+impl Backoff {
+    pub fn reset(&mut self) {
+        self.0 = BACKOFF_MIN;
+    }
+
+    /// Waits, twice as long as the last time (up to the maximum).
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(BACKOFF_MAX);
+    }
+}
 
 impl Link {
     pub fn new(keys: ClusterKeys, faults: Faults) -> Link {
@@ -85,7 +107,7 @@ impl Link {
             keys,
             faults,
             channel: None,
-            backoff: BACKOFF_MIN,
+            backoff: Backoff::default(),
         }
     }
 
@@ -107,7 +129,7 @@ impl Link {
 
     /// The peer took what was sent: the next failure waits the shortest time again.
     pub fn succeeded(&mut self) {
-        self.backoff = BACKOFF_MIN;
+        self.backoff.reset();
     }
 
     /// Logs why a batch (of `what`) did not get through to `peer`, then waits before the next
@@ -121,7 +143,6 @@ impl Link {
                 tracing::debug!(peer, error = %e, "{what}: batch not delivered, will resend")
             }
         }
-        tokio::time::sleep(self.backoff).await;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.backoff.wait().await;
     }
 }

@@ -7,11 +7,11 @@ mod faults;
 mod listener;
 mod stream;
 
-pub use channel::{Channel, Link};
+pub use channel::{Backoff, Channel, Link};
 pub use datagram::Datagrams;
 pub use faults::Faults;
 pub use listener::{bind_pair, serve, FrameHandler, Reply};
-pub use stream::{SecureStream, StreamError, HANDSHAKE_TIMEOUT};
+pub use stream::{SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT};
 
 use std::net::SocketAddr;
 

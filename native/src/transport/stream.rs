@@ -9,7 +9,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::crypto::ClusterKeys;
@@ -51,12 +54,33 @@ pub enum StreamError {
     Garbled(&'static str),
 }
 
+/// Both directions of an encrypted stream. Each direction keeps its own Noise nonce, so the
+/// two halves can go to different owners (`split`).
 pub struct SecureStream {
-    /// Buffered so that a chunk's length and body usually arrive in one read.
-    tcp: BufReader<TcpStream>,
-    noise: snow::TransportState,
+    reader: StreamReader,
+    writer: StreamWriter,
     peer: SocketAddr,
+}
+
+/// The receiving half.
+pub struct StreamReader {
+    /// Buffered so that a chunk's length and body usually arrive in one read.
+    tcp: BufReader<OwnedReadHalf>,
+    noise: Arc<snow::StatelessTransportState>,
+    nonce: u64,
     scratch: Vec<u8>,
+}
+
+/// The sending half. Frames are encrypted into a backlog in nonce order and the backlog is
+/// written as the socket takes it, so a caller that must not wait (`try_send`) and one that may
+/// (`send`, `flush`) can share the half and keep the stream whole.
+pub struct StreamWriter {
+    tcp: OwnedWriteHalf,
+    noise: Arc<snow::StatelessTransportState>,
+    nonce: u64,
+    backlog: Vec<u8>,
+    /// A write failed: the stream is cut somewhere inside a frame and must not be used again.
+    broken: bool,
 }
 
 fn handshake_state(keys: &ClusterKeys, initiator: bool) -> snow::HandshakeState {
@@ -154,15 +178,7 @@ impl SecureStream {
         let mut payload = [0u8; HANDSHAKE_MAX];
         hs.read_message(&reply, &mut payload)
             .map_err(|_| StreamError::Unauthenticated)?;
-        let noise = hs
-            .into_transport_mode()
-            .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
-        Ok(SecureStream {
-            tcp: BufReader::new(tcp),
-            noise,
-            peer: addr,
-            scratch: Vec::new(),
-        })
+        SecureStream::established(tcp, hs, addr)
     }
 
     pub async fn accept(tcp: TcpStream, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
@@ -203,14 +219,35 @@ impl SecureStream {
             .map_err(|_| StreamError::Garbled("cannot write the second handshake message"))?;
         tcp.write_u8(STATUS_OK).await?;
         write_block(&mut tcp, &reply[..n]).await?;
-        let noise = hs
-            .into_transport_mode()
-            .map_err(|_| StreamError::Garbled("handshake did not complete"))?;
+        SecureStream::established(tcp, hs, peer)
+    }
+
+    fn established(
+        tcp: TcpStream,
+        handshake: snow::HandshakeState,
+        peer: SocketAddr,
+    ) -> Result<SecureStream, StreamError> {
+        let noise = Arc::new(
+            handshake
+                .into_stateless_transport_mode()
+                .map_err(|_| StreamError::Garbled("handshake did not complete"))?,
+        );
+        let (read, write) = tcp.into_split();
         Ok(SecureStream {
-            tcp: BufReader::new(tcp),
-            noise,
+            reader: StreamReader {
+                tcp: BufReader::new(read),
+                noise: Arc::clone(&noise),
+                nonce: 0,
+                scratch: Vec::new(),
+            },
+            writer: StreamWriter {
+                tcp: write,
+                noise,
+                nonce: 0,
+                backlog: Vec::new(),
+                broken: false,
+            },
             peer,
-            scratch: Vec::new(),
         })
     }
 
@@ -218,33 +255,96 @@ impl SecureStream {
         self.peer
     }
 
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), StreamError> {
+        self.writer.send(frame).await
+    }
+
+    pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
+        self.reader.recv().await
+    }
+
+    /// The two directions apart, for a sender that does not wait for each answer.
+    pub fn split(self) -> (StreamReader, StreamWriter) {
+        (self.reader, self.writer)
+    }
+}
+
+impl StreamWriter {
     /// Sends one frame: its length (inside the first encrypted chunk, so it is authenticated)
     /// and then its bytes, in as many Noise messages as needed.
     pub async fn send(&mut self, frame: &[u8]) -> Result<(), StreamError> {
+        self.queue(frame)?;
+        self.flush().await
+    }
+
+    /// Queues one frame and writes what the socket takes now, without waiting. Returns whether
+    /// everything queued is written; if not, `flush` must follow before the peer sees the frame.
+    pub fn try_send(&mut self, frame: &[u8]) -> Result<bool, StreamError> {
+        self.queue(frame)?;
+        self.write_now()
+    }
+
+    /// Writes the rest of what was queued, waiting for the socket as needed.
+    pub async fn flush(&mut self) -> Result<(), StreamError> {
+        while !self.write_now()? {
+            self.tcp.writable().await?;
+        }
+        Ok(())
+    }
+
+    fn queue(&mut self, frame: &[u8]) -> Result<(), StreamError> {
         if frame.len() > MAX_FRAME_LEN {
             return Err(StreamError::TooLong(frame.len()));
         }
         let mut plain = Vec::with_capacity(4 + frame.len());
         plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         plain.extend_from_slice(frame);
-        let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
+        let out = &mut self.backlog;
+        out.reserve(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
         for chunk in plain.chunks(CHUNK_PLAINTEXT) {
-            // Encrypted in place at the end of `out`: a scratch buffer of the largest Noise
-            // message, zeroed for every frame, cost more than the encryption of a small one.
+            // Encrypted in place at the end of the backlog: a scratch buffer of the largest
+            // Noise message, zeroed for every frame, cost more than the encryption of a small one.
             let at = out.len();
             out.resize(at + 2 + chunk.len() + NOISE_TAG, 0);
             let n = self
                 .noise
-                .write_message(chunk, &mut out[at + 2..])
+                .write_message(self.nonce, chunk, &mut out[at + 2..])
                 .map_err(|_| StreamError::Garbled("cannot encrypt a chunk"))?;
+            self.nonce += 1;
             out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
             out.truncate(at + 2 + n);
         }
-        self.tcp.write_all(&out).await?;
         Ok(())
     }
 
+    /// Writes from the backlog until it is empty (true) or the socket would block (false).
+    fn write_now(&mut self) -> Result<bool, StreamError> {
+        if self.broken {
+            return Err(StreamError::Io(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        while !self.backlog.is_empty() {
+            match self.tcp.try_write(&self.backlog) {
+                Ok(0) => {
+                    self.broken = true;
+                    return Err(StreamError::Io(std::io::ErrorKind::WriteZero.into()));
+                }
+                Ok(n) => {
+                    self.backlog.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => {
+                    self.broken = true;
+                    return Err(StreamError::Io(e));
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl StreamReader {
     /// Receives one frame; an unauthenticated chunk or a length over the limit ends the stream.
+    /// Not cancel-safe: a frame read halfway is lost with the future.
     pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
         let first = self.recv_chunk().await?;
         if first.len() < 4 {
@@ -275,8 +375,9 @@ impl SecureStream {
             let mut plain = vec![0u8; cipher.len()];
             let n = self
                 .noise
-                .read_message(&cipher, &mut plain)
+                .read_message(self.nonce, &cipher, &mut plain)
                 .map_err(|_| StreamError::Unauthenticated)?;
+            self.nonce += 1;
             plain.truncate(n);
             Ok(plain)
         });
