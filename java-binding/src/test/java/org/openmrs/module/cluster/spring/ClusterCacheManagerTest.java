@@ -6,6 +6,7 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeNotNull;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ import org.openmrs.module.cluster.it.CachedNameService;
 import org.openmrs.module.cluster.it.CachingConfig;
 import org.springframework.cache.Cache;
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+import org.springframework.core.SpringVersion;
 
 /** Spring's caching annotations on ClusterCacheManager, on an embedded node, and the Cache contract underneath. */
 public class ClusterCacheManagerTest {
@@ -53,6 +55,18 @@ public class ClusterCacheManagerTest {
     @After
     public void closeSpring() {
         spring.close();
+    }
+
+    /**
+     * The build runs this class on Spring 5.3 ({@code test}), 6 and 7 ({@code springCompatTest6},
+     * {@code springCompatTest7}), compiled against 5.3 each time: each run must have the Spring it
+     * names on its classpath.
+     */
+    @Test(timeout = 30_000)
+    public void runsOnTheSpringTheBuildNames() {
+        String expected = System.getProperty("openmrs.cluster.test.springVersion");
+        assumeNotNull(expected);
+        assertEquals(expected, SpringVersion.getVersion());
     }
 
     @Test(timeout = 30_000)
