@@ -12,7 +12,7 @@ use crate::events::{EventBatch, EventsAck};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// The largest frame a stream accepts: a batch of cache writes or events, or a page of a
 /// joiner's pull, is cut well below it.
@@ -41,7 +41,7 @@ pub enum Body {
         request: Box<ConsensusRequest>,
     },
     ConsensusReply(Box<ConsensusReply>),
-    /// Consecutive events of one publisher (events::outbox); answered by `EventsAck`.
+    /// Consecutive events of one publisher (events::outbox); answered by `EventsAck` if it asks.
     Events(EventBatch),
     EventsAck(EventsAck),
     /// Cache writes of one node (cache::outbox); answered by `CacheWritesAck` once applied.

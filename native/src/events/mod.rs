@@ -45,9 +45,13 @@ pub struct EventBatch {
     /// The publishing node's name, for log messages.
     pub origin: String,
     pub events: Vec<Event>,
+    /// Whether the sender wants an `EventsAck` for this batch (it asks now and then, not for
+    /// every batch: each answer costs both nodes a wake-up).
+    pub ack: bool,
 }
 
-/// The answer to a batch: the receiver has everything of `publisher` up to `last`.
+/// The answer to a batch that asked for one: the receiver has everything of `publisher` up to
+/// `last`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventsAck {
     pub publisher: u64,

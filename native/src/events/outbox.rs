@@ -1,12 +1,16 @@
 //! The sending side: a bounded retransmission buffer of this node's messages, and one sender
-//! task per peer that keeps a stream open to it and ships batches from the peer's last
-//! acknowledged sequence number on, one batch on its way at a time.
+//! task per peer that keeps a stream open to it and ships batches from what the peer has
+//! acknowledged on.
 //!
-//! A publisher never waits on the network. When nothing is on its way to a peer, the publishing
-//! thread writes the new batch to the peer's stream itself, as far as the socket takes it without
+//! A publisher never waits on the network. When a peer's stream has been quiet for a moment, the
+//! publishing thread writes the new batch to it itself, as far as the socket takes it without
 //! blocking: the message leaves at once instead of after a wake-up of the sender task (on two
-//! cores that hand-off was a large part of a message's latency). Otherwise the message waits in
-//! the buffer, and the acknowledgement of the batch on its way brings it. A peer's backlog is the part of the buffer past its acknowledgement;
+//! cores such hand-offs are a large part of a message's latency). Otherwise the sender task
+//! ships what accumulated, one batch at a time, each asking for an acknowledgement before the
+//! next leaves, so that a burst travels in few large batches (and publishers do not write through
+//! meanwhile). Batches written through do not ask for one, except every `ACK_EVERY` messages: an
+//! answer to each would cost both nodes a wake-up.
+//! A peer's backlog is the part of the buffer past its acknowledgement;
 //! when the buffer is full its oldest messages go, and a peer that had not received them is
 //! told by the gap (and logs it). A peer that turns unreachable keeps its place for
 //! `DOWN_RETENTION`, so that a brief partition or a foca refutation under a new incarnation
@@ -37,8 +41,15 @@ const MAX_BUFFERED_BYTES: usize = 128 * 1024 * 1024;
 /// One batch's bounds: well inside a frame (wire::MAX_FRAME_LEN) and a short write.
 const MAX_BATCH_EVENTS: usize = 4096;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
-/// How long a batch may take to be acknowledged before the stream is reopened and resent.
+/// How long an acknowledgement may take before the stream is reopened and resent.
 const ACK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Batches written through ask for an acknowledgement once this many messages await one.
+const ACK_EVERY: u64 = 256;
+/// Messages left unacknowledged by batches written through are asked about after this quiet.
+const ACK_IDLE: Duration = Duration::from_millis(10);
+/// A publisher writes through only to a stream that has been quiet this long; closer messages
+/// are left to the sender task, which batches them.
+const WRITE_GAP: Duration = Duration::from_micros(50);
 const DOWN_RETENTION: Duration = Duration::from_secs(30);
 
 type SharedWriter = Arc<tokio::sync::Mutex<StreamWriter>>;
@@ -46,10 +57,12 @@ type SharedWriter = Arc<tokio::sync::Mutex<StreamWriter>>;
 struct Peer {
     addr: SocketAddr,
     acked: u64,
-    /// The last message written to the open stream: above `acked` while a batch is on its way.
+    /// The last message written to the open stream.
     sent: u64,
-    /// When the batch on its way was written.
-    sent_at: Option<Instant>,
+    /// When the stream was last written to.
+    written_at: Option<Instant>,
+    /// The acknowledgement asked for and not yet received: up to which message, asked when.
+    asked: Option<(u64, Instant)>,
     /// The open stream's sending half; `None` while the sender task (re)connects.
     writer: Option<SharedWriter>,
     wake: Arc<Notify>,
@@ -59,10 +72,11 @@ struct Peer {
 
 /// What a peer's sender task does next.
 enum Next {
-    /// Write this frame (a batch, now on its way).
+    /// Write this frame (a batch that asks for an acknowledgement).
     Send(Vec<u8>),
-    /// Wait: a batch is on its way (written at the given time), or there is nothing to send.
-    Wait(Option<Instant>),
+    /// Wait for a wake-up until then, when the acknowledgement asked for is overdue (`true`)
+    /// or there may be something to do (`false`).
+    Wait(Instant, bool),
     /// The peer is gone.
     Stop,
 }
@@ -160,43 +174,37 @@ impl Outbox {
         }
     }
 
-    /// Writes the peer's next batch from the publishing thread, if nothing is on its way to it
-    /// and its stream is open and free; else leaves it to the sender task or the next ack.
+    /// Writes the peer's next batch from the publishing thread if its stream is open, free and
+    /// quiet; else leaves it to the sender task.
     fn write_through(&self, state: &mut State, name: &str) {
         let Some(peer) = state.peers.get(name) else {
             return;
         };
-        if peer.sent != peer.acked {
-            return;
-        }
         let Some(writer) = peer.writer.clone() else {
+            // The sender task is connecting; it sends the backlog once connected.
             return;
         };
+        let now = Instant::now();
+        // Not while the task's batch awaits its acknowledgement: in a burst the task batches.
+        let quiet = peer.asked.is_none() && peer.written_at.is_none_or(|at| now >= at + WRITE_GAP);
         // Injected faults (delay, loss) apply on the sender task's path only.
-        if !self.faults.delay().is_zero() || self.faults.is_blocked(peer.addr) {
-            peer.wake.notify_one();
-            return;
-        }
-        let Ok(mut writer) = writer.try_lock() else {
-            peer.wake.notify_one();
+        let faults = !self.faults.delay().is_zero() || self.faults.is_blocked(peer.addr);
+        // The writer's lock is held from the claim to the write, here and in the sender task,
+        // so that batches reach the stream in the order they were claimed.
+        let mut writer = match writer.try_lock() {
+            Ok(writer) if quiet && !faults => writer,
+            _ => {
+                peer.wake.notify_one();
+                return;
+            }
+        };
+        let Some(bytes) = self.claim(state, name, |peer, last| last >= peer.acked + ACK_EVERY)
+        else {
             return;
         };
-        let Some((_, batch)) = self.batch_for(state, name) else {
-            return;
-        };
-        let Some(last) = batch.last().map(|e| e.seq) else {
-            return;
-        };
-        let Some(bytes) = self.encode(batch) else {
-            return;
-        };
-        let written = writer.try_send(&bytes);
-        drop(writer);
-        if let Some(peer) = state.peers.get_mut(name) {
-            peer.sent = last;
-            peer.sent_at = Some(Instant::now());
-            if !matches!(written, Ok(true)) {
-                // Half written, or the stream broke: the task flushes or reconnects.
+        if !matches!(writer.try_send(&bytes), Ok(true)) {
+            // Half written, or the stream broke: the task flushes or reconnects.
+            if let Some(peer) = state.peers.get(name) {
                 peer.wake.notify_one();
             }
         }
@@ -240,7 +248,8 @@ impl Outbox {
                     addr,
                     acked,
                     sent: acked,
-                    sent_at: None,
+                    written_at: None,
+                    asked: None,
                     writer: None,
                     wake,
                     task,
@@ -253,22 +262,23 @@ impl Outbox {
         state.seen = Some(snapshot);
     }
 
-    /// The next batch for `name`, from its acknowledgement on; `None` once the peer is gone.
+    /// The next batch for `name`, from what was last written to it; `None` once the peer is gone.
     fn batch_for(&self, state: &mut State, name: &str) -> Option<(SocketAddr, Vec<Event>)> {
         let first = state.buffer.front().map(|e| e.seq);
         let peer = state.peers.get_mut(name)?;
         if let Some(first) = first {
-            if peer.acked + 1 < first {
+            if peer.sent + 1 < first {
                 tracing::warn!(
                     peer = %name,
-                    lost = first - peer.acked - 1,
+                    lost = first - peer.sent - 1,
                     "events: the retransmission buffer overflowed before this peer received its backlog"
                 );
-                peer.acked = first - 1;
+                peer.acked = peer.acked.max(first - 1);
+                peer.sent = first - 1;
             }
         }
         let addr = peer.addr;
-        let start = first.map_or(0, |f| (peer.acked + 1 - f) as usize);
+        let start = first.map_or(0, |f| (peer.sent + 1 - f) as usize);
         let mut bytes = 0;
         let batch: Vec<Event> = state
             .buffer
@@ -284,11 +294,12 @@ impl Outbox {
         Some((addr, batch))
     }
 
-    fn encode(&self, events: Vec<Event>) -> Option<Vec<u8>> {
+    fn encode(&self, events: Vec<Event>, ack: bool) -> Option<Vec<u8>> {
         let frame = Frame::new(Body::Events(EventBatch {
             publisher: self.publisher,
             origin: self.origin.clone(),
             events,
+            ack,
         }));
         match wire::encode(&frame) {
             Ok(bytes) => Some(bytes),
@@ -299,29 +310,59 @@ impl Outbox {
         }
     }
 
-    /// The peer's next step: a batch to write when nothing is on its way, else a wait.
+    /// Takes the peer's next batch as written: encoded, asking for an acknowledgement if
+    /// `ask(peer, last message)` says so. `None` when there is nothing to send (or no peer).
+    /// The caller holds the peer's writer and writes the batch next.
+    fn claim(
+        &self,
+        state: &mut State,
+        name: &str,
+        ask: impl FnOnce(&Peer, u64) -> bool,
+    ) -> Option<Vec<u8>> {
+        let (_, batch) = self.batch_for(state, name)?;
+        let last = batch.last()?.seq;
+        let peer = state.peers.get_mut(name)?;
+        let ask = ask(peer, last);
+        let bytes = self.encode(batch, ask)?;
+        let now = Instant::now();
+        peer.sent = last;
+        peer.written_at = Some(now);
+        if ask {
+            peer.asked = Some((last, now));
+        }
+        Some(bytes)
+    }
+
+    /// The sender task's next step: one batch at a time, each asking for an acknowledgement;
+    /// an empty one that asks when batches written through have left messages unacknowledged.
     fn next(&self, name: &str) -> Next {
         let mut state = self.state.lock();
+        let now = Instant::now();
         let Some(peer) = state.peers.get(name) else {
             return Next::Stop;
         };
-        if peer.sent != peer.acked {
-            return Next::Wait(peer.sent_at);
+        if let Some((_, at)) = peer.asked {
+            return Next::Wait(at + ACK_TIMEOUT, true);
         }
-        let Some((_, batch)) = self.batch_for(&mut state, name) else {
+        if let Some(bytes) = self.claim(&mut state, name, |_, _| true) {
+            return Next::Send(bytes);
+        }
+        let Some(peer) = state.peers.get_mut(name) else {
             return Next::Stop;
         };
-        let Some(last) = batch.last().map(|e| e.seq) else {
-            return Next::Wait(None);
-        };
-        let Some(bytes) = self.encode(batch) else {
-            return Next::Wait(None);
-        };
-        if let Some(peer) = state.peers.get_mut(name) {
-            peer.sent = last;
-            peer.sent_at = Some(Instant::now());
+        if peer.sent <= peer.acked {
+            return Next::Wait(now + ACK_TIMEOUT, false);
         }
-        Next::Send(bytes)
+        let quiet_since = peer.written_at.unwrap_or(now);
+        if now < quiet_since + ACK_IDLE {
+            return Next::Wait(quiet_since + ACK_IDLE, false);
+        }
+        peer.asked = Some((peer.sent, now));
+        peer.written_at = Some(now);
+        match self.encode(Vec::new(), true) {
+            Some(bytes) => Next::Send(bytes),
+            None => Next::Wait(now + ACK_TIMEOUT, false),
+        }
     }
 
     fn acked(&self, name: &str, last: u64) {
@@ -329,9 +370,9 @@ impl Outbox {
         let top = state.next_seq - 1;
         if let Some(peer) = state.peers.get_mut(name) {
             peer.acked = peer.acked.max(last.min(top));
-            if peer.acked >= peer.sent {
-                peer.sent = peer.acked;
-                peer.sent_at = None;
+            peer.sent = peer.sent.max(peer.acked);
+            if peer.asked.is_some_and(|(upto, _)| peer.acked >= upto) {
+                peer.asked = None;
             }
         }
         trim(&mut state);
@@ -342,9 +383,10 @@ impl Outbox {
     fn connected(&self, name: &str, writer: Option<SharedWriter>) -> Option<(SocketAddr, u64)> {
         let mut state = self.state.lock();
         let peer = state.peers.get_mut(name)?;
-        // What was on its way on a stream now closed is sent again from the acknowledgement.
+        // What was written to a stream now closed is sent again from the acknowledgement.
         peer.sent = peer.acked;
-        peer.sent_at = None;
+        peer.written_at = None;
+        peer.asked = None;
         peer.writer = writer;
         Some((peer.addr, peer.acked))
     }
@@ -390,9 +432,10 @@ impl Outbox {
             return Ok(());
         }
         loop {
+            let mut stream = writer.lock().await;
             // A publisher may have left a batch half written.
-            writer.lock().await.flush().await?;
-            let on_its_way = match self.next(name) {
+            stream.flush().await?;
+            let (until, overdue) = match self.next(name) {
                 Next::Stop => return Ok(()),
                 Next::Send(bytes) => {
                     let delay = self.faults.delay();
@@ -405,21 +448,21 @@ impl Outbox {
                             "batch lost by fault injection",
                         )));
                     }
-                    writer.lock().await.send(&bytes).await?;
+                    stream.send(&bytes).await?;
                     continue;
                 }
-                Next::Wait(sent_at) => sent_at,
+                Next::Wait(until, overdue) => (until, overdue),
             };
-            // Publishers write through without waking this task: an idle wait ends now and then
-            // to see whether a batch they wrote is overdue.
-            let deadline = on_its_way.unwrap_or_else(Instant::now) + ACK_TIMEOUT;
+            drop(stream);
+            // Publishers write through without waking this task: a wait also ends at `until`
+            // to see whether an acknowledgement is overdue or should be asked for.
             tokio::select! {
                 _ = wake.notified() => {}
                 ended = &mut acks.0 => {
                     return Err(ended.unwrap_or(StreamError::Garbled("the acknowledgement reader stopped")));
                 }
-                _ = tokio::time::sleep_until(deadline) => {
-                    if on_its_way.is_some() {
+                _ = tokio::time::sleep_until(until) => {
+                    if overdue {
                         return Err(StreamError::Timeout);
                     }
                 }
