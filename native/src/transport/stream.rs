@@ -25,6 +25,8 @@ const NOISE_MAX_MESSAGE: usize = 65535;
 const NOISE_TAG: usize = 16;
 const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
 const HANDSHAKE_MAX: usize = 256;
+/// A writer keeps its backlog's memory for the next frames up to this size, not after a big one.
+const BACKLOG_KEPT: usize = 256 * 1024;
 const STATUS_OK: u8 = 0;
 const STATUS_REFUSED: u8 = 1;
 
@@ -79,6 +81,9 @@ pub struct StreamWriter {
     noise: Arc<snow::StatelessTransportState>,
     nonce: u64,
     backlog: Vec<u8>,
+    /// How much of the backlog is written: kept as an offset, since draining the front of a
+    /// frame of megabytes after each partial write would copy it over and over.
+    written: usize,
     /// A write failed: the stream is cut somewhere inside a frame and must not be used again.
     broken: bool,
 }
@@ -245,6 +250,7 @@ impl SecureStream {
                 noise,
                 nonce: 0,
                 backlog: Vec::new(),
+                written: 0,
                 broken: false,
             },
             peer,
@@ -322,21 +328,25 @@ impl StreamWriter {
         if self.broken {
             return Err(StreamError::Io(std::io::ErrorKind::BrokenPipe.into()));
         }
-        while !self.backlog.is_empty() {
-            match self.tcp.try_write(&self.backlog) {
+        while self.written < self.backlog.len() {
+            match self.tcp.try_write(&self.backlog[self.written..]) {
                 Ok(0) => {
                     self.broken = true;
                     return Err(StreamError::Io(std::io::ErrorKind::WriteZero.into()));
                 }
-                Ok(n) => {
-                    self.backlog.drain(..n);
-                }
+                Ok(n) => self.written += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => {
                     self.broken = true;
                     return Err(StreamError::Io(e));
                 }
             }
+        }
+        self.written = 0;
+        if self.backlog.capacity() > BACKLOG_KEPT {
+            self.backlog = Vec::new();
+        } else {
+            self.backlog.clear();
         }
         Ok(true)
     }
@@ -383,5 +393,56 @@ impl StreamReader {
         });
         self.scratch = cipher;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+
+    fn keys() -> ClusterKeys {
+        ClusterKeys::derive(&NodeConfig::loopback("stream-test"), PROTOCOL_VERSION)
+    }
+
+    /// Frames of several Noise messages, sent without waiting while the receiver is slow to
+    /// read (so writes go partial and the backlog is flushed in pieces), arrive whole, in order.
+    #[tokio::test]
+    async fn frames_larger_than_the_socket_buffer_arrive_whole_and_in_order() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let frames: Vec<Vec<u8>> = (0..4u8)
+            .map(|i| {
+                (0..3_000_000)
+                    .map(|j| (j as u8).wrapping_mul(31) ^ i)
+                    .collect()
+            })
+            .collect();
+        let expected = frames.clone();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut stream = SecureStream::accept(tcp, &keys()).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut got = Vec::new();
+            for _ in 0..expected.len() {
+                got.push(stream.recv().await.unwrap());
+            }
+            assert!(got == expected, "frames differ");
+            stream.send(b"done").await.unwrap();
+        });
+        let (mut reader, mut writer) = SecureStream::connect(addr, &keys()).await.unwrap().split();
+        let mut partial = 0;
+        for frame in &frames {
+            if !writer.try_send(frame).unwrap() {
+                partial += 1;
+                writer.flush().await.unwrap();
+            }
+        }
+        assert!(
+            partial > 0,
+            "12 MB cannot all fit in the socket buffers of a receiver that waits"
+        );
+        assert_eq!(reader.recv().await.unwrap(), b"done");
+        server.await.unwrap();
     }
 }
