@@ -120,11 +120,13 @@ public class ClusterLockProviderTest {
     /** Polls until {@code name} can be locked, and checks that it could not before {@code until}. */
     private void assertFreedAround(Instant until, String name) {
         while (true) {
+            // The provider reads the clock itself, between these two readings.
             Instant tried = ClockProvider.now();
             Optional<SimpleLock> lock = provider.lock(config(name, LONG, Duration.ZERO));
+            Instant answered = ClockProvider.now();
             if (lock.isPresent()) {
                 lock.get().unlock();
-                assertFalse("'" + name + "' was free at " + tried + ", before " + until, tried.isBefore(until));
+                assertFalse("'" + name + "' was free by " + answered + ", before " + until, answered.isBefore(until));
                 return;
             }
             assertTrue("'" + name + "' still held at " + tried + ", " + SLACK_MS + " ms after " + until,
