@@ -139,7 +139,7 @@ impl Outbox {
     }
 
     /// Appends a message, hands it to `local` under the lock (so local order is sequence
-    /// order), and wakes every peer's sender.
+    /// order), and writes it through to the peers whose streams are quiet.
     pub fn publish(self: &Arc<Self>, topic: &str, payload: Bytes, local: impl FnOnce(&Event)) {
         let mut state = self.state.lock();
         // Peers the publisher has not yet seen join get this message too: the view is checked
@@ -168,18 +168,15 @@ impl Outbox {
         {
             pop_front(&mut state);
         }
-        let names: Vec<String> = state.peers.keys().cloned().collect();
-        for name in names {
-            self.write_through(&mut state, &name);
+        let State { buffer, peers, .. } = &mut *state;
+        for (name, peer) in peers.iter_mut() {
+            self.write_through(buffer, name, peer);
         }
     }
 
     /// Writes the peer's next batch from the publishing thread if its stream is open, free and
     /// quiet; else leaves it to the sender task.
-    fn write_through(&self, state: &mut State, name: &str) {
-        let Some(peer) = state.peers.get(name) else {
-            return;
-        };
+    fn write_through(&self, buffer: &VecDeque<Event>, name: &str, peer: &mut Peer) {
         let Some(writer) = peer.writer.clone() else {
             // The sender task is connecting; it sends the backlog once connected.
             return;
@@ -198,15 +195,14 @@ impl Outbox {
                 return;
             }
         };
-        let Some(bytes) = self.claim(state, name, |peer, last| last >= peer.acked + ACK_EVERY)
-        else {
+        let Some(bytes) = self.claim(buffer, name, peer, |peer, last| {
+            last >= peer.acked + ACK_EVERY
+        }) else {
             return;
         };
         if !matches!(writer.try_send(&bytes), Ok(true)) {
             // Half written, or the stream broke: the task flushes or reconnects.
-            if let Some(peer) = state.peers.get(name) {
-                peer.wake.notify_one();
-            }
+            peer.wake.notify_one();
         }
     }
 
@@ -262,10 +258,9 @@ impl Outbox {
         state.seen = Some(snapshot);
     }
 
-    /// The next batch for `name`, from what was last written to it; `None` once the peer is gone.
-    fn batch_for(&self, state: &mut State, name: &str) -> Option<(SocketAddr, Vec<Event>)> {
-        let first = state.buffer.front().map(|e| e.seq);
-        let peer = state.peers.get_mut(name)?;
+    /// The peer's next batch, from what was last written to it.
+    fn batch_for(buffer: &VecDeque<Event>, name: &str, peer: &mut Peer) -> Vec<Event> {
+        let first = buffer.front().map(|e| e.seq);
         if let Some(first) = first {
             if peer.sent + 1 < first {
                 tracing::warn!(
@@ -277,11 +272,9 @@ impl Outbox {
                 peer.sent = first - 1;
             }
         }
-        let addr = peer.addr;
         let start = first.map_or(0, |f| (peer.sent + 1 - f) as usize);
         let mut bytes = 0;
-        let batch: Vec<Event> = state
-            .buffer
+        buffer
             .iter()
             .skip(start)
             .take(MAX_BATCH_EVENTS)
@@ -290,8 +283,7 @@ impl Outbox {
                 bytes <= MAX_BATCH_BYTES || bytes == e.payload.len() + e.topic.len()
             })
             .cloned()
-            .collect();
-        Some((addr, batch))
+            .collect()
     }
 
     fn encode(&self, events: Vec<Event>, ack: bool) -> Option<Vec<u8>> {
@@ -311,17 +303,17 @@ impl Outbox {
     }
 
     /// Takes the peer's next batch as written: encoded, asking for an acknowledgement if
-    /// `ask(peer, last message)` says so. `None` when there is nothing to send (or no peer).
+    /// `ask(peer, last message)` says so. `None` when there is nothing to send.
     /// The caller holds the peer's writer and writes the batch next.
     fn claim(
         &self,
-        state: &mut State,
+        buffer: &VecDeque<Event>,
         name: &str,
+        peer: &mut Peer,
         ask: impl FnOnce(&Peer, u64) -> bool,
     ) -> Option<Vec<u8>> {
-        let (_, batch) = self.batch_for(state, name)?;
+        let batch = Self::batch_for(buffer, name, peer);
         let last = batch.last()?.seq;
-        let peer = state.peers.get_mut(name)?;
         let ask = ask(peer, last);
         let bytes = self.encode(batch, ask)?;
         let now = Instant::now();
@@ -338,18 +330,16 @@ impl Outbox {
     fn next(&self, name: &str) -> Next {
         let mut state = self.state.lock();
         let now = Instant::now();
-        let Some(peer) = state.peers.get(name) else {
+        let State { buffer, peers, .. } = &mut *state;
+        let Some(peer) = peers.get_mut(name) else {
             return Next::Stop;
         };
         if let Some((_, at)) = peer.asked {
             return Next::Wait(at + ACK_TIMEOUT, true);
         }
-        if let Some(bytes) = self.claim(&mut state, name, |_, _| true) {
+        if let Some(bytes) = self.claim(buffer, name, peer, |_, _| true) {
             return Next::Send(bytes);
         }
-        let Some(peer) = state.peers.get_mut(name) else {
-            return Next::Stop;
-        };
         if peer.sent <= peer.acked {
             return Next::Wait(now + ACK_TIMEOUT, false);
         }
