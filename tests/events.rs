@@ -1,5 +1,6 @@
 //! Events across nodes in one process: every node's subscribers get every publisher's messages
-//! once and in order, with loss, a cut link and a halted node.
+//! once and in order, with loss, a cut link and a halted node, and on a topic subscribed to
+//! after its publisher learned what the node subscribes to.
 
 mod common;
 
@@ -23,7 +24,11 @@ struct Collector {
 
 impl Collector {
     fn subscribe(node: &Arc<Node>) -> Collector {
-        let id = node.events_subscribe(TOPIC, 1_000_000).expect("subscribe");
+        Collector::subscribe_to(node, TOPIC)
+    }
+
+    fn subscribe_to(node: &Arc<Node>, topic: &str) -> Collector {
+        let id = node.events_subscribe(topic, 1_000_000).expect("subscribe");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (node, sink) = (Arc::clone(node), Arc::clone(&seen));
         let thread = std::thread::spawn(move || {
@@ -58,11 +63,16 @@ impl Collector {
         out
     }
 
-    /// Asserts each publisher's messages `range` arrived exactly once, in order.
-    fn assert_exactly(&self, who: &str, publishers: &[&str], range: std::ops::Range<u64>) {
+    /// Asserts each publisher's messages `expected` arrived exactly once, in that order.
+    fn assert_exactly(
+        &self,
+        who: &str,
+        publishers: &[&str],
+        expected: impl Iterator<Item = u64> + Clone,
+    ) {
         let got = self.by_publisher();
         for p in publishers {
-            let expected: Vec<u64> = range.clone().collect();
+            let expected: Vec<u64> = expected.clone().collect();
             let seq = got.get(*p).cloned().unwrap_or_default();
             assert!(
                 seq == expected,
@@ -94,14 +104,21 @@ fn await_members(nodes: &[Arc<Node>], n: usize) {
 
 /// Each node in `nodes` publishes `range` as "<name>:<i>", all at once, from its own thread.
 fn publish_all(nodes: &[Arc<Node>], range: std::ops::Range<u64>) {
+    publish_all_to(nodes, &[TOPIC], range)
+}
+
+/// As `publish_all`, each message to every topic of `topics` in turn.
+fn publish_all_to(nodes: &[Arc<Node>], topics: &[&'static str], range: std::ops::Range<u64>) {
     let threads: Vec<_> = nodes
         .iter()
         .map(|node| {
-            let (node, range) = (Arc::clone(node), range.clone());
+            let (node, range, topics) = (Arc::clone(node), range.clone(), topics.to_vec());
             std::thread::spawn(move || {
                 for i in range {
-                    let payload = format!("{}:{i}", node.name()).into_bytes();
-                    node.events_publish(TOPIC, payload).expect("publish");
+                    for topic in &topics {
+                        let payload = format!("{}:{i}", node.name()).into_bytes();
+                        node.events_publish(topic, payload).expect("publish");
+                    }
                 }
             })
         })
@@ -193,4 +210,26 @@ fn a_joiner_gets_what_is_published_after_it_joined() {
     publish_all(&nodes[..2], 100..200);
     await_counts(&joiner, 200, Duration::from_secs(10));
     joiner[0].assert_exactly("n2", &["n0", "n1"], 100..200);
+}
+
+/// Peers send a node the messages of topics it has no subscriber for lazily, in batches: a
+/// subscription made after they learned that must still get everything published after it, in
+/// order, alone or mixed with messages they send at once.
+#[test]
+fn a_new_subscription_gets_what_is_published_after_it() {
+    const OTHER: &str = "test.other";
+    let nodes = arc(start_cluster(loopback(44), 2, 2));
+    await_members(&nodes, 2);
+    let other = vec![Collector::subscribe_to(&nodes[1], OTHER)];
+    // More than n0 sends before it asks for an acknowledgement, whose answer says that n1
+    // wants OTHER only.
+    publish_all_to(&nodes[..1], &[OTHER], 0..300);
+    await_counts(&other, 300, Duration::from_secs(10));
+    let late = vec![Collector::subscribe(&nodes[1])];
+    publish_all_to(&nodes[..1], &[TOPIC], 0..10);
+    await_counts(&late, 10, Duration::from_secs(10));
+    publish_all_to(&nodes[..1], &[OTHER, TOPIC], 300..1300);
+    await_counts(&late, 1010, Duration::from_secs(10));
+    late[0].assert_exactly("n1", &["n0"], (0..10).chain(300..1300));
+    other[0].assert_exactly("n1", &["n0"], 0..1300);
 }

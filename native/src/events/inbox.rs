@@ -13,19 +13,40 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use super::Event;
+use super::{Event, Interest};
 
 /// Publishers remembered at most; the least recently heard of is forgotten first. A publisher
 /// is one node start, so this bounds memory in a cluster whose nodes restart for years.
 const MAX_PUBLISHERS: usize = 4096;
+/// Topics listed to peers at most: past this, peers are told to send everything at once (an
+/// answer that carries the list must stay a small frame).
+const MAX_INTEREST_TOPICS: usize = 1024;
 
-#[derive(Default)]
 pub struct Inbox {
     /// Publisher id to (last sequence number delivered, when last heard of).
     publishers: Mutex<HashMap<u64, (u64, Instant)>>,
     topics: RwLock<HashMap<String, Vec<Arc<Subscription>>>>,
     by_id: Mutex<HashMap<u64, Arc<Subscription>>>,
     next_id: AtomicU64,
+    /// The keys of `topics` as peers learn them; replaced when a topic gains its first
+    /// subscriber or loses its last.
+    interest: RwLock<Arc<Interest>>,
+}
+
+impl Default for Inbox {
+    fn default() -> Inbox {
+        Inbox {
+            publishers: Mutex::default(),
+            topics: RwLock::default(),
+            by_id: Mutex::default(),
+            next_id: AtomicU64::default(),
+            // Random, so that a restarted node's first version differs from what peers held.
+            interest: RwLock::new(Arc::new(Interest {
+                version: rand::random::<u64>().max(1),
+                topics: Some(Vec::new()),
+            })),
+        }
+    }
 }
 
 impl Inbox {
@@ -83,13 +104,30 @@ impl Inbox {
         let subscription = Arc::new(Subscription::new(topic.to_string(), capacity.max(1)));
         // Under the publishers lock, so that a subscription sees either all or none of a batch.
         let _order = self.publishers.lock();
-        self.topics
-            .write()
-            .entry(topic.to_string())
-            .or_default()
-            .push(Arc::clone(&subscription));
+        let mut topics = self.topics.write();
+        let list = topics.entry(topic.to_string()).or_default();
+        list.push(Arc::clone(&subscription));
+        if list.len() == 1 {
+            self.interest_changed(&topics);
+        }
+        drop(topics);
         self.by_id.lock().insert(id, subscription);
         id
+    }
+
+    /// The topics this node has subscribers for, as its peers learn them.
+    pub fn interest(&self) -> Arc<Interest> {
+        Arc::clone(&self.interest.read())
+    }
+
+    fn interest_changed(&self, topics: &HashMap<String, Vec<Arc<Subscription>>>) {
+        let mut interest = self.interest.write();
+        let listed =
+            (topics.len() <= MAX_INTEREST_TOPICS).then(|| topics.keys().cloned().collect());
+        *interest = Arc::new(Interest {
+            version: interest.version.wrapping_add(1).max(1),
+            topics: listed,
+        });
     }
 
     pub fn subscription(&self, id: u64) -> Option<Arc<Subscription>> {
@@ -106,6 +144,7 @@ impl Inbox {
             list.retain(|s| !Arc::ptr_eq(s, &subscription));
             if list.is_empty() {
                 topics.remove(&subscription.topic);
+                self.interest_changed(&topics);
             }
         }
     }
@@ -245,6 +284,23 @@ mod tests {
         inbox.deliver(1, "a", &events);
         assert_eq!(s.dropped(), 2);
         assert_eq!(drain(&s), ["3", "4", "5"]);
+    }
+
+    #[test]
+    fn the_interest_changes_when_a_topic_gains_its_first_or_loses_its_last_subscriber() {
+        let inbox = Inbox::default();
+        let topics = |inbox: &Inbox| inbox.interest().topics.clone().unwrap_or_default();
+        let start = inbox.interest().version;
+        let first = inbox.subscribe("t", 3);
+        let changed = inbox.interest().version;
+        assert_ne!(changed, start);
+        assert_eq!(topics(&inbox), ["t"]);
+        let second = inbox.subscribe("t", 3);
+        inbox.unsubscribe(first);
+        assert_eq!(inbox.interest().version, changed, "t kept a subscriber");
+        inbox.unsubscribe(second);
+        assert_ne!(inbox.interest().version, changed);
+        assert!(topics(&inbox).is_empty());
     }
 
     #[test]

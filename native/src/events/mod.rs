@@ -48,14 +48,29 @@ pub struct EventBatch {
     /// Whether the sender wants an `EventsAck` for this batch (it asks now and then, not for
     /// every batch: each answer costs both nodes a wake-up).
     pub ack: bool,
+    /// The version of the receiver's `Interest` the sender holds (0: none); the answer brings
+    /// the receiver's topics when they are newer.
+    pub interest: u64,
 }
 
 /// The answer to a batch that asked for one: the receiver has everything of `publisher` up to
 /// `last`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventsAck {
     pub publisher: u64,
     pub last: u64,
+    /// The receiver's topics, when the batch held another version of them.
+    pub interest: Option<Interest>,
+}
+
+/// The topics a node has subscribers for, so that its peers send it the other topics' messages
+/// lazily, in batches (they still send them: a subscription may be on its way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interest {
+    /// Changes with every change of `topics`; random at each start, never 0.
+    pub version: u64,
+    /// `None`: too many to list, send everything at once.
+    pub topics: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -98,13 +113,19 @@ impl Events {
         Ok(())
     }
 
-    /// A batch from a peer: delivered once each, in order; the answer says how far we are.
+    /// A batch from a peer: delivered once each, in order; the answer says how far we are, and
+    /// what we subscribe to if the sender's copy of it is out of date.
     pub fn receive(&self, batch: EventBatch) -> EventsAck {
         let publisher = batch.publisher;
         let last = self
             .inbox
             .deliver(publisher, &batch.origin, batch.events.iter());
-        EventsAck { publisher, last }
+        let interest = self.inbox.interest();
+        EventsAck {
+            publisher,
+            last,
+            interest: (interest.version != batch.interest).then(|| interest.as_ref().clone()),
+        }
     }
 
     pub fn subscribe(&self, topic: &str, capacity: usize) -> Result<u64, EventsError> {

@@ -10,6 +10,9 @@
 //! next leaves, so that a burst travels in few large batches (and publishers do not write through
 //! meanwhile). Batches written through do not ask for one, except every `ACK_EVERY` messages: an
 //! answer to each would cost both nodes a wake-up.
+//! A message for a topic the peer has no subscriber for (as its last acknowledgement said) is
+//! not written through: it waits up to `DEFER` for a message the peer wants, or for the sender
+//! task, and travels in a batch. It is still sent, since a subscription may be on its way.
 //! A peer's backlog is the part of the buffer past its acknowledgement;
 //! when the buffer is full its oldest messages go, and a peer that had not received them is
 //! told by the gap (and logs it). A peer that turns unreachable keeps its place for
@@ -29,7 +32,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Event, EventBatch};
+use super::{Event, EventBatch, EventsAck, Interest};
 use crate::crypto::ClusterKeys;
 use crate::membership::{peers, Snapshot, View};
 use crate::transport::{Backoff, Faults, SecureStream, StreamError, StreamReader, StreamWriter};
@@ -50,6 +53,8 @@ const ACK_IDLE: Duration = Duration::from_millis(10);
 /// A publisher writes through only to a stream that has been quiet this long; closer messages
 /// are left to the sender task, which batches them.
 const WRITE_GAP: Duration = Duration::from_micros(50);
+/// How long messages for topics a peer has no subscriber for may wait to travel together.
+const DEFER: Duration = Duration::from_millis(10);
 const DOWN_RETENTION: Duration = Duration::from_secs(30);
 
 type SharedWriter = Arc<tokio::sync::Mutex<StreamWriter>>;
@@ -63,6 +68,11 @@ struct Peer {
     written_at: Option<Instant>,
     /// The acknowledgement asked for and not yet received: up to which message, asked when.
     asked: Option<(u64, Instant)>,
+    /// What the peer has subscribers for, from its acknowledgements; `None` until one says.
+    interest: Option<Arc<Interest>>,
+    /// Until when the messages not yet written may wait: all of them are for topics the peer
+    /// has no subscriber for. `None`: they are due now (or there are none).
+    linger: Option<Instant>,
     /// The open stream's sending half; `None` while the sender task (re)connects.
     writer: Option<SharedWriter>,
     wake: Arc<Notify>,
@@ -175,13 +185,26 @@ impl Outbox {
     }
 
     /// Writes the peer's next batch from the publishing thread if its stream is open, free and
-    /// quiet; else leaves it to the sender task.
+    /// quiet and the peer wants the new message; else leaves it to the sender task.
     fn write_through(&self, buffer: &VecDeque<Event>, name: &str, peer: &mut Peer) {
         let Some(writer) = peer.writer.clone() else {
             // The sender task is connecting; it sends the backlog once connected.
             return;
         };
+        let Some(event) = buffer.back() else {
+            return;
+        };
         let now = Instant::now();
+        if !peer.wants(&event.topic) {
+            // Only the first message of a lingering backlog sets the task's deadline; one
+            // behind messages already due goes with them.
+            if peer.linger.is_none() && peer.sent + 1 == event.seq {
+                peer.linger = Some(now + DEFER);
+                peer.wake.notify_one();
+            }
+            return;
+        }
+        peer.linger = None;
         // Not while the task's batch awaits its acknowledgement: in a burst the task batches.
         let quiet = peer.asked.is_none() && peer.written_at.is_none_or(|at| now >= at + WRITE_GAP);
         // Injected faults (delay, loss) apply on the sender task's path only.
@@ -246,6 +269,8 @@ impl Outbox {
                     sent: acked,
                     written_at: None,
                     asked: None,
+                    interest: None,
+                    linger: None,
                     writer: None,
                     wake,
                     task,
@@ -286,12 +311,13 @@ impl Outbox {
             .collect()
     }
 
-    fn encode(&self, events: Vec<Event>, ack: bool) -> Option<Vec<u8>> {
+    fn encode(&self, peer: &Peer, events: Vec<Event>, ack: bool) -> Option<Vec<u8>> {
         let frame = Frame::new(Body::Events(EventBatch {
             publisher: self.publisher,
             origin: self.origin.clone(),
             events,
             ack,
+            interest: peer.interest.as_ref().map_or(0, |i| i.version),
         }));
         match wire::encode(&frame) {
             Ok(bytes) => Some(bytes),
@@ -315,9 +341,10 @@ impl Outbox {
         let batch = Self::batch_for(buffer, name, peer);
         let last = batch.last()?.seq;
         let ask = ask(peer, last);
-        let bytes = self.encode(batch, ask)?;
+        let bytes = self.encode(peer, batch, ask)?;
         let now = Instant::now();
         peer.sent = last;
+        peer.linger = None;
         peer.written_at = Some(now);
         if ask {
             peer.asked = Some((last, now));
@@ -337,6 +364,9 @@ impl Outbox {
         if let Some((_, at)) = peer.asked {
             return Next::Wait(at + ACK_TIMEOUT, true);
         }
+        if let Some(until) = peer.linger.filter(|until| now < *until) {
+            return Next::Wait(until, false);
+        }
         if let Some(bytes) = self.claim(buffer, name, peer, |_, _| true) {
             return Next::Send(bytes);
         }
@@ -349,17 +379,24 @@ impl Outbox {
         }
         peer.asked = Some((peer.sent, now));
         peer.written_at = Some(now);
-        match self.encode(Vec::new(), true) {
+        match self.encode(peer, Vec::new(), true) {
             Some(bytes) => Next::Send(bytes),
             None => Next::Wait(now + ACK_TIMEOUT, false),
         }
     }
 
-    fn acked(&self, name: &str, last: u64) {
+    fn acked(&self, name: &str, ack: EventsAck) {
         let mut state = self.state.lock();
         let top = state.next_seq - 1;
         if let Some(peer) = state.peers.get_mut(name) {
-            peer.acked = peer.acked.max(last.min(top));
+            if let Some(mut interest) = ack.interest {
+                // Sorted here, where `wants` searches it.
+                if let Some(topics) = interest.topics.as_mut() {
+                    topics.sort_unstable();
+                }
+                peer.interest = Some(Arc::new(interest));
+            }
+            peer.acked = peer.acked.max(ack.last.min(top));
             peer.sent = peer.sent.max(peer.acked);
             if peer.asked.is_some_and(|(upto, _)| peer.acked >= upto) {
                 peer.asked = None;
@@ -377,6 +414,7 @@ impl Outbox {
         peer.sent = peer.acked;
         peer.written_at = None;
         peer.asked = None;
+        peer.linger = None;
         peer.writer = writer;
         Some((peer.addr, peer.acked))
     }
@@ -479,7 +517,7 @@ impl Outbox {
                     body: Body::EventsAck(ack),
                     ..
                 }) if ack.publisher == self.publisher => {
-                    self.acked(&name, ack.last);
+                    self.acked(&name, ack);
                     wake.notify_one();
                 }
                 Ok(other) => {
@@ -516,6 +554,16 @@ fn trim(state: &mut State) {
 fn pop_front(state: &mut State) {
     if let Some(e) = state.buffer.pop_front() {
         state.buffered_bytes -= e.payload.len() + e.topic.len();
+    }
+}
+
+impl Peer {
+    /// Whether the peer has a subscriber for `topic`, as far as this node knows.
+    fn wants(&self, topic: &str) -> bool {
+        match self.interest.as_ref().and_then(|i| i.topics.as_ref()) {
+            Some(topics) => topics.binary_search_by(|t| t.as_str().cmp(topic)).is_ok(),
+            None => true,
+        }
     }
 }
 
