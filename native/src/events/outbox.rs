@@ -48,6 +48,9 @@ const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Batches written through ask for an acknowledgement once this many messages await one.
 const ACK_EVERY: u64 = 256;
+/// A sender task's batch this long is a burst: it asks for an acknowledgement, and nothing more
+/// leaves until the answer, so that the rest of the burst gathers into the next batch.
+const BURST: u64 = 16;
 /// Messages left unacknowledged by batches written through are asked about after this quiet.
 const ACK_IDLE: Duration = Duration::from_millis(10);
 /// A publisher writes through only to a stream that has been quiet this long; closer messages
@@ -367,7 +370,9 @@ impl Outbox {
         if let Some(until) = peer.linger.filter(|until| now < *until) {
             return Next::Wait(until, false);
         }
-        if let Some(bytes) = self.claim(buffer, name, peer, |_, _| true) {
+        if let Some(bytes) = self.claim(buffer, name, peer, |peer, last| {
+            last >= peer.sent + BURST || last >= peer.acked + ACK_EVERY
+        }) {
             return Next::Send(bytes);
         }
         if peer.sent <= peer.acked {
