@@ -221,13 +221,17 @@ impl Outbox {
                 return;
             }
         };
+        // The task sleeps while everything written is acknowledged: the first message it has
+        // not seen wakes it, so that it asks after `ACK_IDLE` (the answer trims the buffer and
+        // brings the peer's topics) instead of at its next timeout.
+        let unseen = peer.sent <= peer.acked;
         let Some(bytes) = self.claim(buffer, name, peer, |peer, last| {
             last >= peer.acked + ACK_EVERY
         }) else {
             return;
         };
-        if !matches!(writer.try_send(&bytes), Ok(true)) {
-            // Half written, or the stream broke: the task flushes or reconnects.
+        // Half written, or the stream broke: the task flushes or reconnects.
+        if !matches!(writer.try_send(&bytes), Ok(true)) || unseen {
             peer.wake.notify_one();
         }
     }
