@@ -113,19 +113,22 @@ impl Events {
         Ok(())
     }
 
-    /// A batch from a peer: delivered once each, in order; the answer says how far we are, and
-    /// what we subscribe to if the sender's copy of it is out of date.
-    pub fn receive(&self, batch: EventBatch) -> EventsAck {
+    /// A batch from a peer: delivered once each, in order. The answer, if the batch asks for
+    /// one, says how far we are, and what we subscribe to if the sender's copy is out of date.
+    pub fn receive(&self, batch: EventBatch) -> Option<EventsAck> {
         let publisher = batch.publisher;
         let last = self
             .inbox
             .deliver(publisher, &batch.origin, batch.events.iter());
+        if !batch.ack {
+            return None;
+        }
         let interest = self.inbox.interest();
-        EventsAck {
+        Some(EventsAck {
             publisher,
             last,
             interest: (interest.version != batch.interest).then(|| interest.as_ref().clone()),
-        }
+        })
     }
 
     pub fn subscribe(&self, topic: &str, capacity: usize) -> Result<u64, EventsError> {

@@ -6,10 +6,10 @@
 //! publishing thread writes the new batch to it itself, as far as the socket takes it without
 //! blocking: the message leaves at once instead of after a wake-up of the sender task (on two
 //! cores such hand-offs are a large part of a message's latency). Otherwise the sender task
-//! ships what accumulated, one batch at a time, each asking for an acknowledgement before the
-//! next leaves, so that a burst travels in few large batches (and publishers do not write through
-//! meanwhile). Batches written through do not ask for one, except every `ACK_EVERY` messages: an
-//! answer to each would cost both nodes a wake-up.
+//! ships what accumulated; a batch of a burst (`BURST` messages or more) asks for an
+//! acknowledgement and nothing more leaves before it, so that a burst travels in few large
+//! batches (and publishers do not write through meanwhile). Other batches do not ask, except
+//! once `ACK_EVERY` messages await an answer: an answer to each would cost both nodes a wake-up.
 //! A message for a topic the peer has no subscriber for (as its last acknowledgement said) is
 //! not written through: it waits up to `DEFER` for a message the peer wants, or for the sender
 //! task, and travels in a batch. It is still sent, since a subscription may be on its way.
@@ -85,7 +85,7 @@ struct Peer {
 
 /// What a peer's sender task does next.
 enum Next {
-    /// Write this frame (a batch that asks for an acknowledgement).
+    /// Write this frame (a batch, or an empty one that asks for an acknowledgement).
     Send(Vec<u8>),
     /// Wait for a wake-up until then, when the acknowledgement asked for is overdue (`true`)
     /// or there may be something to do (`false`).
@@ -359,8 +359,8 @@ impl Outbox {
         Some(bytes)
     }
 
-    /// The sender task's next step: one batch at a time, each asking for an acknowledgement;
-    /// an empty one that asks when batches written through have left messages unacknowledged.
+    /// The sender task's next step: the backlog, unless it may linger or an answer is awaited;
+    /// an empty batch that asks when messages have stayed unacknowledged `ACK_IDLE`.
     fn next(&self, name: &str) -> Next {
         let mut state = self.state.lock();
         let now = Instant::now();

@@ -77,11 +77,11 @@ impl FrameHandler for Dispatcher {
                     let reply = consensus.handle(group, *request).await;
                     Some(Frame::new(Body::ConsensusReply(Box::new(reply))))
                 }
-                Body::Events(batch) => {
-                    let ask = batch.ack;
-                    let ack = self.shared.events.receive(batch);
-                    ask.then(|| Frame::new(Body::EventsAck(ack)))
-                }
+                Body::Events(batch) => self
+                    .shared
+                    .events
+                    .receive(batch)
+                    .map(|ack| Frame::new(Body::EventsAck(ack))),
                 Body::CacheWrites(batch) => {
                     self.shared.caches.receive(batch);
                     Some(Frame::new(Body::CacheWritesAck))
