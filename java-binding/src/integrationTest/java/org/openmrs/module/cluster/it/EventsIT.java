@@ -7,6 +7,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -32,6 +33,7 @@ public class EventsIT {
     private static final long DELIVERY_TIMEOUT_MS = 30_000;
     private static final int PER_PUBLISHER = 2000;
     private static final String TOPIC = "it.events";
+    private static final String OTHER = "it.other";
 
     @Rule
     public final TestName testName = new TestName();
@@ -46,10 +48,7 @@ public class EventsIT {
 
     @Test(timeout = 120_000)
     public void everyNodeGetsEveryPublishersMessagesOnceInOrder() throws Exception {
-        List<ChildNode> nodes = startCluster(3);
-        for (ChildNode n : nodes) {
-            n.ask("subscribe " + TOPIC, "SUBSCRIBED", 10_000);
-        }
+        List<ChildNode> nodes = startSubscribedCluster(3);
         publishAtOnce(nodes, 0, PER_PUBLISHER);
         for (ChildNode n : nodes) {
             assertReceived(n, nodes, PER_PUBLISHER);
@@ -58,10 +57,7 @@ public class EventsIT {
 
     @Test(timeout = 120_000)
     public void aKilledSubscriberDoesNotStallTheOthers() throws Exception {
-        List<ChildNode> nodes = startCluster(3);
-        for (ChildNode n : nodes) {
-            n.ask("subscribe " + TOPIC, "SUBSCRIBED", 10_000);
-        }
+        List<ChildNode> nodes = startSubscribedCluster(3);
         ChildNode victim = nodes.remove(2);
         victim.kill();
         long start = System.nanoTime();
@@ -80,10 +76,7 @@ public class EventsIT {
      */
     @Test(timeout = 120_000)
     public void aCutAndHealedLinkLosesRepeatsAndReordersNothing() throws Exception {
-        List<ChildNode> nodes = startCluster(3);
-        for (ChildNode n : nodes) {
-            n.ask("subscribe " + TOPIC, "SUBSCRIBED", 10_000);
-        }
+        List<ChildNode> nodes = startSubscribedCluster(3);
         ChildNode one = nodes.get(0);
         ChildNode two = nodes.get(1);
         publishAtOnce(nodes, 0, PER_PUBLISHER);
@@ -97,6 +90,30 @@ public class EventsIT {
         for (ChildNode n : nodes) {
             assertReceived(n, nodes, 3 * PER_PUBLISHER);
         }
+    }
+
+    /**
+     * Nodes send a peer the messages of topics it has no subscriber for in batches, later: a
+     * subscription made after its node told the others its topics still gets every message
+     * published after it, alone on its topic or mixed with messages sent at once.
+     */
+    @Test(timeout = 120_000)
+    public void aSubscriptionTheOtherNodesDidNotKnowOfGetsEverythingPublishedAfterIt() throws Exception {
+        List<ChildNode> nodes = startCluster(2);
+        ChildNode publisher = nodes.get(0);
+        ChildNode late = nodes.get(1);
+        List<ChildNode> publishers = Collections.singletonList(publisher);
+        late.ask("subscribe " + OTHER, "SUBSCRIBED", 10_000);
+        // More than a node sends before it asks for an answer, which tells it late's topics.
+        publisher.ask("publish " + OTHER + " 0 300", "PUBLISHED", 60_000);
+        assertReceived(late, OTHER, publishers, 300);
+        late.ask("subscribe " + TOPIC, "SUBSCRIBED", 10_000);
+        publisher.ask("publish " + TOPIC + " 0 10", "PUBLISHED", 60_000);
+        assertReceived(late, TOPIC, publishers, 10);
+        publisher.ask("publish " + TOPIC + " 10 " + PER_PUBLISHER, "PUBLISHED", 60_000);
+        publisher.ask("publish " + OTHER + " 300 600", "PUBLISHED", 60_000);
+        assertReceived(late, TOPIC, publishers, PER_PUBLISHER);
+        assertReceived(late, OTHER, publishers, 600);
     }
 
     @Test(timeout = 120_000)
@@ -125,13 +142,18 @@ public class EventsIT {
     }
 
     private void assertReceived(ChildNode node, List<ChildNode> publishers, int each) throws InterruptedException {
+        assertReceived(node, TOPIC, publishers, each);
+    }
+
+    private void assertReceived(ChildNode node, String topic, List<ChildNode> publishers, int each)
+            throws InterruptedException {
         String expectedCounts = publishers.stream().map(p -> p.name() + "=" + each).sorted()
                 .collect(Collectors.joining(","));
         long total = (long) each * publishers.size();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELIVERY_TIMEOUT_MS);
         String[] words;
         do {
-            words = node.ask("received " + TOPIC, "RECEIVED", 10_000).split(" ");
+            words = node.ask("received " + topic, "RECEIVED", 10_000).split(" ");
             if (Long.parseLong(words[0]) >= total) {
                 break;
             }
@@ -161,6 +183,14 @@ public class EventsIT {
             t.join();
         }
         assertTrue("publishing failed: " + failures, failures.isEmpty());
+    }
+
+    private List<ChildNode> startSubscribedCluster(int count) throws IOException {
+        List<ChildNode> nodes = startCluster(count);
+        for (ChildNode n : nodes) {
+            n.ask("subscribe " + TOPIC, "SUBSCRIBED", 10_000);
+        }
+        return nodes;
     }
 
     private List<ChildNode> startCluster(int count) throws IOException {
