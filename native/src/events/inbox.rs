@@ -65,6 +65,9 @@ impl Inbox {
         let known = publishers.get(&publisher).map(|(last, _)| *last);
         let mut last = known;
         let topics = self.topics.read();
+        // Woken once the locks are released: a subscriber thread woken inside them may publish
+        // at once (an echo), and it would then spin and yield on this very lock.
+        let mut woken: Vec<Arc<Subscription>> = Vec::new();
         for event in events {
             if let Some(l) = last {
                 if event.seq <= l {
@@ -81,10 +84,13 @@ impl Inbox {
             last = Some(event.seq);
             if let Some(subscribers) = topics.get(&event.topic) {
                 for s in subscribers {
-                    s.push(event.payload.clone());
+                    if s.push(event.payload.clone()) {
+                        woken.push(Arc::clone(s));
+                    }
                 }
             }
         }
+        drop(topics);
         let last = last.unwrap_or(0);
         if known.is_none() && publishers.len() >= MAX_PUBLISHERS {
             if let Some(oldest) = publishers
@@ -96,6 +102,10 @@ impl Inbox {
             }
         }
         publishers.insert(publisher, (last, now));
+        drop(publishers);
+        for s in woken {
+            s.wake();
+        }
         last
     }
 
@@ -164,6 +174,8 @@ struct Queue {
     unreported: u64,
     dropped: u64,
     closed: bool,
+    /// Messages were queued and their wake-up is on its way.
+    wake_due: bool,
 }
 
 /// One subscriber's bounded queue, drained by one Java thread.
@@ -184,15 +196,18 @@ impl Subscription {
                 unreported: 0,
                 dropped: 0,
                 closed: false,
+                wake_due: false,
             }),
             ready: Condvar::new(),
         }
     }
 
-    fn push(&self, payload: Bytes) {
+    /// Queues without waking the subscriber's thread: returns whether the caller must `wake` it
+    /// (after its own locks), that is whether this is the first message since the last wake-up.
+    fn push(&self, payload: Bytes) -> bool {
         let mut q = self.queue.lock();
         if q.closed {
-            return;
+            return false;
         }
         if q.items.len() >= self.capacity {
             q.items.pop_front();
@@ -200,7 +215,11 @@ impl Subscription {
             q.dropped += 1;
         }
         q.items.push_back(payload);
-        drop(q);
+        !std::mem::replace(&mut q.wake_due, true)
+    }
+
+    fn wake(&self) {
+        self.queue.lock().wake_due = false;
         self.ready.notify_one();
     }
 
