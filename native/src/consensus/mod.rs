@@ -41,7 +41,7 @@ use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::membership::View;
-use crate::transport::{Channel, Faults};
+use crate::transport::{ChannelPool, Faults};
 use crate::wire::{Body, Frame};
 
 pub struct ConsensusConfig {
@@ -66,8 +66,6 @@ pub struct Consensus {
     raft: Raft,
     replica: Arc<Replica>,
     pub waiters: Arc<Waiters>,
-    keys: ClusterKeys,
-    faults: Faults,
     view: View,
     /// Until when this node's session is known alive (None: never confirmed).
     lease: Mutex<Option<Instant>>,
@@ -79,7 +77,8 @@ pub struct Consensus {
     acks: handover::AckLog,
     /// The last other leader this node followed: (term, id).
     followed: Mutex<Option<(u64, NodeId)>>,
-    channels: Mutex<HashMap<SocketAddr, Vec<Channel>>>,
+    /// Shared with Raft's own clients (network.rs).
+    channels: Arc<ChannelPool>,
 }
 
 /// What only the leader keeps, reset whenever this node becomes leader of a new term.
@@ -125,9 +124,9 @@ impl Consensus {
             |e: std::io::Error| ClusterError::io("cluster.data.dir: cannot use the Raft state", e);
         let log = LogStore::open(dir).map_err(io)?;
         let replica = Replica::open(dir, config.session, Arc::clone(&waiters)).map_err(io)?;
+        let channels = Arc::new(ChannelPool::new(keys, faults));
         let network = Network {
-            keys: keys.clone(),
-            faults: faults.clone(),
+            channels: Arc::clone(&channels),
             group: config.group,
         };
         let raft = Raft::new(
@@ -161,8 +160,6 @@ impl Consensus {
             raft,
             replica,
             waiters,
-            keys,
-            faults,
             view,
             lease: Mutex::new(None),
             panic: panic::Panic::default(),
@@ -171,7 +168,7 @@ impl Consensus {
             leader_state: Mutex::new(LeaderState::default()),
             acks: handover::AckLog::default(),
             followed: Mutex::new(None),
-            channels: Mutex::new(HashMap::new()),
+            channels,
         }))
     }
 
@@ -349,25 +346,15 @@ impl Consensus {
         request: ConsensusRequest,
         ttl: Duration,
     ) -> Option<ConsensusReply> {
-        let mut channel = self
-            .channels
-            .lock()
-            .get_mut(&addr)
-            .and_then(Vec::pop)
-            .unwrap_or_else(|| Channel::new(addr, self.keys.clone(), self.faults.clone()));
         let frame = Frame::new(Body::Consensus {
             group: self.group,
             request: Box::new(request),
         });
-        let reply = channel.call(&frame, ttl).await;
-        match reply {
+        match self.channels.call(addr, &frame, ttl).await {
             Ok(Frame {
                 body: Body::ConsensusReply(reply),
                 ..
-            }) => {
-                self.channels.lock().entry(addr).or_default().push(channel);
-                Some(*reply)
-            }
+            }) => Some(*reply),
             Ok(other) => {
                 tracing::debug!(%addr, reply = ?other, "unexpected answer to a consensus request");
                 None

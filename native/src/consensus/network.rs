@@ -1,6 +1,7 @@
-//! Raft's RPCs over the project's transport: one encrypted channel per target, reused.
+//! Raft's RPCs over the project's transport, on the node's pool of channels.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
@@ -13,21 +14,21 @@ use openraft::raft::{
 
 use super::rpc::{ConsensusReply, ConsensusRequest};
 use super::types::{NodeId, RaftPeer, TypeConfig};
-use crate::crypto::ClusterKeys;
-use crate::transport::{Channel, Faults, StreamError};
+use crate::transport::{ChannelPool, StreamError};
 use crate::wire::{Body, Frame};
 
 #[derive(Clone)]
 pub struct Network {
-    pub keys: ClusterKeys,
-    pub faults: Faults,
+    pub channels: Arc<ChannelPool>,
     pub group: u64,
 }
 
 pub struct Connection {
     target: NodeId,
     group: u64,
-    channel: Result<Channel, String>,
+    /// `Err`: the member's address does not parse.
+    addr: Result<SocketAddr, String>,
+    channels: Arc<ChannelPool>,
 }
 
 type RpcError<E = openraft::error::Infallible> = RPCError<NodeId, RaftPeer, RaftError<NodeId, E>>;
@@ -36,20 +37,17 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
 
     async fn new_client(&mut self, target: NodeId, node: &RaftPeer) -> Connection {
-        let channel = node
-            .addr
-            .parse::<SocketAddr>()
-            .map(|addr| Channel::new(addr, self.keys.clone(), self.faults.clone()))
-            .map_err(|e| {
-                format!(
-                    "member {} has a bad address '{}': {e}",
-                    node.name, node.addr
-                )
-            });
+        let addr = node.addr.parse::<SocketAddr>().map_err(|e| {
+            format!(
+                "member {} has a bad address '{}': {e}",
+                node.name, node.addr
+            )
+        });
         Connection {
             target,
             group: self.group,
-            channel,
+            addr,
+            channels: Arc::clone(&self.channels),
         }
     }
 }
@@ -67,15 +65,15 @@ impl Connection {
     where
         E: std::error::Error,
     {
-        let channel = match &mut self.channel {
-            Ok(channel) => channel,
+        let addr = match &self.addr {
+            Ok(addr) => *addr,
             Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&Problem(e.clone())))),
         };
         let frame = Frame::new(Body::Consensus {
             group: self.group,
             request: Box::new(request),
         });
-        match channel.call(&frame, option.hard_ttl()).await {
+        match self.channels.call(addr, &frame, option.hard_ttl()).await {
             Ok(Frame {
                 body: Body::ConsensusReply(reply),
                 ..

@@ -29,6 +29,11 @@ impl Channel {
         self.addr
     }
 
+    /// Whether the stream is open: it is dropped on any failure.
+    pub fn is_open(&self) -> bool {
+        self.stream.is_some()
+    }
+
     /// Sends `frame` and waits for the reply, all within `ttl`. On any failure the stream is
     /// dropped, so that the next call starts on a fresh one.
     pub async fn call(&mut self, frame: &Frame, ttl: Duration) -> Result<Frame, StreamError> {

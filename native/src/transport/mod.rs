@@ -5,12 +5,14 @@ mod channel;
 mod datagram;
 mod faults;
 mod listener;
+mod pool;
 mod stream;
 
 pub use channel::{Backoff, Channel, Link};
 pub use datagram::Datagrams;
 pub use faults::Faults;
 pub use listener::{bind_pair, serve, FrameHandler, Reply};
+pub use pool::ChannelPool;
 pub use stream::{SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT};
 
 use std::net::SocketAddr;
