@@ -174,8 +174,6 @@ struct Queue {
     unreported: u64,
     dropped: u64,
     closed: bool,
-    /// Messages were queued and their wake-up is on its way.
-    wake_due: bool,
 }
 
 /// One subscriber's bounded queue, drained by one Java thread.
@@ -196,14 +194,15 @@ impl Subscription {
                 unreported: 0,
                 dropped: 0,
                 closed: false,
-                wake_due: false,
             }),
             ready: Condvar::new(),
         }
     }
 
     /// Queues without waking the subscriber's thread: returns whether the caller must `wake` it
-    /// (after its own locks), that is whether this is the first message since the last wake-up.
+    /// (after its own locks). Only a push into an empty queue must: `poll` waits only while the
+    /// queue is empty, so with messages queued the thread is busy, or the push that found the
+    /// queue empty has its wake-up still to come.
     fn push(&self, payload: Bytes) -> bool {
         let mut q = self.queue.lock();
         if q.closed {
@@ -214,12 +213,12 @@ impl Subscription {
             q.unreported += 1;
             q.dropped += 1;
         }
+        let was_empty = q.items.is_empty();
         q.items.push_back(payload);
-        !std::mem::replace(&mut q.wake_due, true)
+        was_empty
     }
 
     fn wake(&self) {
-        self.queue.lock().wake_due = false;
         self.ready.notify_one();
     }
 
@@ -292,6 +291,30 @@ mod tests {
         assert_eq!(inbox.deliver(7, "a", &[event(2), event(3), event(4)]), 4);
         assert_eq!(inbox.deliver(7, "a", &[event(1)]), 4);
         assert_eq!(drain(&s), ["1", "2", "3", "4"]);
+    }
+
+    /// The wake-up comes after the delivery's locks, and only for a push into an empty queue:
+    /// a subscriber waiting with a long timeout still returns at once, round after round.
+    #[test]
+    fn a_waiting_subscriber_is_woken_by_each_delivery() {
+        let inbox = Arc::new(Inbox::default());
+        let id = inbox.subscribe("t", 100);
+        let s = inbox.subscription(id).unwrap();
+        for seq in 1..=3 {
+            let waiter = {
+                let s = Arc::clone(&s);
+                std::thread::spawn(move || {
+                    let start = Instant::now();
+                    let got = s.poll(Duration::from_secs(10), 10).unwrap();
+                    (got.len(), start.elapsed())
+                })
+            };
+            std::thread::sleep(Duration::from_millis(50));
+            inbox.deliver(7, "a", &[event(seq)]);
+            let (got, waited) = waiter.join().unwrap();
+            assert_eq!(got, 1);
+            assert!(waited < Duration::from_secs(2), "woken after {waited:?}");
+        }
     }
 
     #[test]
