@@ -23,8 +23,9 @@ import org.junit.rules.TestName;
 
 /**
  * Events across JVMs: each publisher's messages reach every live node once and in order, also
- * across a cut and healed link, a killed subscriber does not stall the others, and EntityEventAdvice on a Spring proxy in one JVM reaches
- * a subscriber in another (and publishes nothing for a rolled-back transaction).
+ * across a cut and healed link and to a subscription the other nodes did not know of yet; a
+ * killed subscriber does not stall the others; and EntityEventAdvice on a Spring proxy in one JVM
+ * reaches a subscriber in another (and publishes nothing for a rolled-back transaction).
  */
 public class EventsIT {
 
