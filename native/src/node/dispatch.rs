@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::Shared;
 use crate::membership::NodeIdentity;
-use crate::transport::{FrameHandler, Reply};
+use crate::transport::{Answer, FrameHandler, Reply};
 use crate::wire::{Body, Frame, Hello, Welcome};
 
 pub struct Dispatcher {
@@ -77,11 +77,6 @@ impl FrameHandler for Dispatcher {
                     let reply = consensus.handle(group, *request).await;
                     Some(Frame::new(Body::ConsensusReply(Box::new(reply))))
                 }
-                Body::Events(batch) => self
-                    .shared
-                    .events
-                    .receive(batch)
-                    .map(|ack| Frame::new(Body::EventsAck(ack))),
                 Body::CacheWrites(batch) => {
                     self.shared.caches.receive(batch);
                     Some(Frame::new(Body::CacheWritesAck))
@@ -95,5 +90,17 @@ impl FrameHandler for Dispatcher {
                 }
             }
         })
+    }
+
+    fn answer_now(&self, _peer: SocketAddr, frame: Frame) -> Answer {
+        match frame.body {
+            Body::Events(batch) => Answer::Now(
+                self.shared
+                    .events
+                    .receive(batch)
+                    .map(|ack| Frame::new(Body::EventsAck(ack))),
+            ),
+            body => Answer::Later(Frame { body, ..frame }),
+        }
     }
 }

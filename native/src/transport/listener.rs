@@ -1,6 +1,9 @@
 //! Accepts streams from peers: handshake first, then one frame in, at most one frame out, for
 //! as long as the peer keeps the stream open. A peer that fails the handshake or sends a bad
 //! frame loses its connection; the node goes on and the log says why.
+//!
+//! A stream whose first frame the handler answers at once (`FrameHandler::answer_now`: a peer's
+//! events) is then read on a thread of its own (`reader_thread`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +11,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
 
-use super::{SecureStream, StreamError};
+use super::{reader_thread, SecureStream, StreamError};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::wire::{self, Frame};
@@ -21,8 +24,24 @@ pub type Reply<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Option<Frame>> + Send + 'a>>;
 
 pub trait FrameHandler: Send + Sync + 'static {
-    /// Answers one frame from `peer`; `None` sends nothing back.
+    /// Answers one frame from `peer` that `answer_now` left for later; `None` sends nothing
+    /// back.
     fn handle(&self, peer: SocketAddr, frame: Frame) -> Reply<'_>;
+
+    /// Answers a frame of a peer's steady traffic without waiting, on the thread that read it,
+    /// or leaves it for `handle`. A stream on which a frame is answered now is taken to carry
+    /// nothing else from then on: it moves to a thread of its own, which closes it on any other.
+    fn answer_now(&self, _peer: SocketAddr, frame: Frame) -> Answer {
+        Answer::Later(frame)
+    }
+}
+
+/// How `FrameHandler::answer_now` deals with a frame.
+pub enum Answer {
+    /// Answered (`None`: nothing to send back).
+    Now(Option<Frame>),
+    /// To be answered by `FrameHandler::handle`.
+    Later(Frame),
 }
 
 /// Binds TCP and UDP on one port, so a member's single address serves both. With port 0 the
@@ -66,7 +85,7 @@ pub async fn serve(listener: TcpListener, keys: ClusterKeys, handler: Arc<dyn Fr
         let keys = keys.clone();
         let handler = Arc::clone(&handler);
         tokio::spawn(async move {
-            if let Err(e) = serve_one(tcp, &keys, handler.as_ref()).await {
+            if let Err(e) = serve_one(tcp, &keys, &handler).await {
                 log_closed(peer, &e);
             }
             drop(slot);
@@ -77,7 +96,7 @@ pub async fn serve(listener: TcpListener, keys: ClusterKeys, handler: Arc<dyn Fr
 async fn serve_one(
     tcp: tokio::net::TcpStream,
     keys: &ClusterKeys,
-    handler: &dyn FrameHandler,
+    handler: &Arc<dyn FrameHandler>,
 ) -> std::result::Result<(), StreamError> {
     let mut stream = SecureStream::accept(tcp, keys).await?;
     loop {
@@ -89,12 +108,21 @@ async fn serve_one(
             Err(e) => return Err(e),
         };
         let frame = wire::decode_frame(&bytes).map_err(|e| StreamError::Refused(e.to_string()))?;
-        if let Some(reply) = handler.handle(stream.peer(), frame).await {
-            let bytes =
-                wire::encode(&reply).map_err(|_| StreamError::Garbled("cannot encode a reply"))?;
-            stream.send(&bytes).await?;
+        let (reply, streamed) = match handler.answer_now(stream.peer(), frame) {
+            Answer::Now(reply) => (reply, true),
+            Answer::Later(frame) => (handler.handle(stream.peer(), frame).await, false),
+        };
+        if let Some(reply) = reply {
+            stream.send(&encode_reply(&reply)?).await?;
+        }
+        if streamed {
+            return reader_thread::serve(stream, Arc::clone(handler)).await;
         }
     }
+}
+
+pub(super) fn encode_reply(reply: &Frame) -> std::result::Result<Vec<u8>, StreamError> {
+    wire::encode(reply).map_err(|_| StreamError::Garbled("cannot encode a reply"))
 }
 
 fn log_closed(peer: SocketAddr, error: &StreamError) {

@@ -6,14 +6,17 @@ mod datagram;
 mod faults;
 mod listener;
 mod pool;
+mod reader_thread;
 mod stream;
 
 pub use channel::{Backoff, Channel, Link};
 pub use datagram::Datagrams;
 pub use faults::Faults;
-pub use listener::{bind_pair, serve, FrameHandler, Reply};
+pub use listener::{bind_pair, serve, Answer, FrameHandler, Reply};
 pub use pool::ChannelPool;
-pub use stream::{SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT};
+pub use stream::{
+    BlockingStream, SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT,
+};
 
 use std::net::SocketAddr;
 

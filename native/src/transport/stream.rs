@@ -5,6 +5,10 @@
 //! into the handshake as its prologue, so a tampered preamble fails authentication. A responder
 //! that refuses (another protocol, a failed handshake) answers with a plaintext reason before it
 //! closes: the reason is unauthenticated and only ever shown to a person, never acted upon.
+//!
+//! A stream that carries a peer's steady traffic can leave the runtime for a thread of its own
+//! (`into_blocking`): a thread blocked in `read` is woken once per frame, where a runtime task
+//! is woken by `epoll` and then polled (docs/architecture.md, "Receiving").
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -68,8 +72,7 @@ pub struct SecureStream {
 pub struct StreamReader {
     /// Buffered so that a chunk's length and body usually arrive in one read.
     tcp: BufReader<OwnedReadHalf>,
-    noise: Arc<snow::StatelessTransportState>,
-    nonce: u64,
+    cipher: Cipher,
     scratch: Vec<u8>,
 }
 
@@ -78,14 +81,35 @@ pub struct StreamReader {
 /// (`send`, `flush`) can share the half and keep the stream whole.
 pub struct StreamWriter {
     tcp: OwnedWriteHalf,
-    noise: Arc<snow::StatelessTransportState>,
-    nonce: u64,
+    cipher: Cipher,
     backlog: Vec<u8>,
     /// How much of the backlog is written: kept as an offset, since draining the front of a
     /// frame of megabytes after each partial write would copy it over and over.
     written: usize,
     /// A write failed: the stream is cut somewhere inside a frame and must not be used again.
     broken: bool,
+}
+
+/// A whole stream read and written by one thread that blocks on its socket.
+pub struct BlockingStream {
+    /// What the async reader had buffered comes first.
+    tcp: std::io::BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, std::net::TcpStream>>,
+    read: Cipher,
+    write: Cipher,
+    scratch: Vec<u8>,
+    peer: SocketAddr,
+}
+
+/// One direction's Noise state: the transport keys and the next message's nonce.
+struct Cipher {
+    noise: Arc<snow::StatelessTransportState>,
+    nonce: u64,
+}
+
+/// A frame as its chunks arrive: the first carries the frame's length.
+struct Incoming {
+    frame: Vec<u8>,
+    declared: usize,
 }
 
 fn handshake_state(keys: &ClusterKeys, initiator: bool) -> snow::HandshakeState {
@@ -241,14 +265,12 @@ impl SecureStream {
         Ok(SecureStream {
             reader: StreamReader {
                 tcp: BufReader::new(read),
-                noise: Arc::clone(&noise),
-                nonce: 0,
+                cipher: Cipher::new(Arc::clone(&noise)),
                 scratch: Vec::new(),
             },
             writer: StreamWriter {
                 tcp: write,
-                noise,
-                nonce: 0,
+                cipher: Cipher::new(noise),
                 backlog: Vec::new(),
                 written: 0,
                 broken: false,
@@ -272,6 +294,147 @@ impl SecureStream {
     /// The two directions apart, for a sender that does not wait for each answer.
     pub fn split(self) -> (StreamReader, StreamWriter) {
         (self.reader, self.writer)
+    }
+
+    /// The same stream for a thread of its own, which blocks on the socket. Must be called
+    /// between frames: with nothing left to write, and after a whole frame was read.
+    pub fn into_blocking(self) -> Result<BlockingStream, StreamError> {
+        let SecureStream {
+            reader,
+            writer,
+            peer,
+        } = self;
+        if writer.broken || writer.written < writer.backlog.len() {
+            return Err(StreamError::Garbled("a frame is still being written"));
+        }
+        let buffered = reader.tcp.buffer().to_vec();
+        let tcp = reader
+            .tcp
+            .into_inner()
+            .reunite(writer.tcp)
+            .map_err(|_| StreamError::Garbled("halves of two different streams"))?
+            .into_std()?;
+        tcp.set_nonblocking(false)?;
+        Ok(BlockingStream {
+            tcp: std::io::BufReader::new(std::io::Read::chain(std::io::Cursor::new(buffered), tcp)),
+            read: reader.cipher,
+            write: writer.cipher,
+            scratch: reader.scratch,
+            peer,
+        })
+    }
+}
+
+impl BlockingStream {
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Another handle on the socket, to shut it down from elsewhere and so end a blocked read.
+    pub fn socket(&self) -> std::io::Result<std::net::TcpStream> {
+        self.tcp.get_ref().get_ref().1.try_clone()
+    }
+
+    /// As `StreamReader::recv`, blocking.
+    pub fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
+        let mut frame = Incoming::start(self.recv_chunk()?)?;
+        while !frame.is_whole() {
+            frame.add(&self.recv_chunk()?);
+        }
+        frame.finish()
+    }
+
+    fn recv_chunk(&mut self) -> Result<Vec<u8>, StreamError> {
+        use std::io::Read;
+        let mut len = [0u8; 2];
+        self.tcp.read_exact(&mut len)?;
+        self.scratch.resize(usize::from(u16::from_be_bytes(len)), 0);
+        self.tcp.read_exact(&mut self.scratch)?;
+        self.read.open(&self.scratch)
+    }
+
+    /// As `StreamWriter::send`, blocking.
+    pub fn send(&mut self, frame: &[u8]) -> Result<(), StreamError> {
+        let mut out = Vec::new();
+        self.write.seal(frame, &mut out)?;
+        std::io::Write::write_all(self.tcp.get_mut().get_mut().1, &out)?;
+        Ok(())
+    }
+}
+
+impl Cipher {
+    fn new(noise: Arc<snow::StatelessTransportState>) -> Cipher {
+        Cipher { noise, nonce: 0 }
+    }
+
+    /// Appends `frame` to `out` as Noise messages, each after its length: the frame's own
+    /// length first (inside the first message, so it is authenticated), then its bytes.
+    fn seal(&mut self, frame: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
+        if frame.len() > MAX_FRAME_LEN {
+            return Err(StreamError::TooLong(frame.len()));
+        }
+        let mut plain = Vec::with_capacity(4 + frame.len());
+        plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        plain.extend_from_slice(frame);
+        out.reserve(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
+        for chunk in plain.chunks(CHUNK_PLAINTEXT) {
+            // Encrypted in place at the end of `out`: a scratch buffer of the largest Noise
+            // message, zeroed for every frame, cost more than the encryption of a small one.
+            let at = out.len();
+            out.resize(at + 2 + chunk.len() + NOISE_TAG, 0);
+            let n = self
+                .noise
+                .write_message(self.nonce, chunk, &mut out[at + 2..])
+                .map_err(|_| StreamError::Garbled("cannot encrypt a chunk"))?;
+            self.nonce += 1;
+            out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+            out.truncate(at + 2 + n);
+        }
+        Ok(())
+    }
+
+    /// Decrypts the next Noise message; one that fails authentication ends the stream.
+    fn open(&mut self, message: &[u8]) -> Result<Vec<u8>, StreamError> {
+        let mut plain = vec![0u8; message.len()];
+        let n = self
+            .noise
+            .read_message(self.nonce, message, &mut plain)
+            .map_err(|_| StreamError::Unauthenticated)?;
+        self.nonce += 1;
+        plain.truncate(n);
+        Ok(plain)
+    }
+}
+
+impl Incoming {
+    fn start(first: Vec<u8>) -> Result<Incoming, StreamError> {
+        if first.len() < 4 {
+            return Err(StreamError::Garbled(
+                "first chunk shorter than its length field",
+            ));
+        }
+        let declared = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
+        if declared > MAX_FRAME_LEN {
+            return Err(StreamError::TooLong(declared));
+        }
+        let mut frame = Vec::with_capacity(declared);
+        frame.extend_from_slice(&first[4..]);
+        Ok(Incoming { frame, declared })
+    }
+
+    fn is_whole(&self) -> bool {
+        self.frame.len() >= self.declared
+    }
+
+    fn add(&mut self, chunk: &[u8]) {
+        self.frame.extend_from_slice(chunk);
+    }
+
+    fn finish(self) -> Result<Vec<u8>, StreamError> {
+        if self.frame.len() != self.declared {
+            return Err(StreamError::Garbled("frame longer than its length field"));
+        }
+        Ok(self.frame)
     }
 }
 
@@ -299,28 +462,7 @@ impl StreamWriter {
     }
 
     fn queue(&mut self, frame: &[u8]) -> Result<(), StreamError> {
-        if frame.len() > MAX_FRAME_LEN {
-            return Err(StreamError::TooLong(frame.len()));
-        }
-        let mut plain = Vec::with_capacity(4 + frame.len());
-        plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
-        plain.extend_from_slice(frame);
-        let out = &mut self.backlog;
-        out.reserve(plain.len() + plain.len() / CHUNK_PLAINTEXT * 18 + 18);
-        for chunk in plain.chunks(CHUNK_PLAINTEXT) {
-            // Encrypted in place at the end of the backlog: a scratch buffer of the largest
-            // Noise message, zeroed for every frame, cost more than the encryption of a small one.
-            let at = out.len();
-            out.resize(at + 2 + chunk.len() + NOISE_TAG, 0);
-            let n = self
-                .noise
-                .write_message(self.nonce, chunk, &mut out[at + 2..])
-                .map_err(|_| StreamError::Garbled("cannot encrypt a chunk"))?;
-            self.nonce += 1;
-            out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
-            out.truncate(at + 2 + n);
-        }
-        Ok(())
+        self.cipher.seal(frame, &mut self.backlog)
     }
 
     /// Writes from the backlog until it is empty (true) or the socket would block (false).
@@ -356,43 +498,16 @@ impl StreamReader {
     /// Receives one frame; an unauthenticated chunk or a length over the limit ends the stream.
     /// Not cancel-safe: a frame read halfway is lost with the future.
     pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
-        let first = self.recv_chunk().await?;
-        if first.len() < 4 {
-            return Err(StreamError::Garbled(
-                "first chunk shorter than its length field",
-            ));
+        let mut frame = Incoming::start(self.recv_chunk().await?)?;
+        while !frame.is_whole() {
+            frame.add(&self.recv_chunk().await?);
         }
-        let declared = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
-        if declared > MAX_FRAME_LEN {
-            return Err(StreamError::TooLong(declared));
-        }
-        let mut frame = Vec::with_capacity(declared);
-        frame.extend_from_slice(&first[4..]);
-        while frame.len() < declared {
-            let chunk = self.recv_chunk().await?;
-            frame.extend_from_slice(&chunk);
-        }
-        if frame.len() != declared {
-            return Err(StreamError::Garbled("frame longer than its length field"));
-        }
-        Ok(frame)
+        frame.finish()
     }
 
     async fn recv_chunk(&mut self) -> Result<Vec<u8>, StreamError> {
-        let mut cipher = std::mem::take(&mut self.scratch);
-        let read = read_block(&mut self.tcp, NOISE_MAX_MESSAGE, &mut cipher).await;
-        let result = read.and_then(|()| {
-            let mut plain = vec![0u8; cipher.len()];
-            let n = self
-                .noise
-                .read_message(self.nonce, &cipher, &mut plain)
-                .map_err(|_| StreamError::Unauthenticated)?;
-            self.nonce += 1;
-            plain.truncate(n);
-            Ok(plain)
-        });
-        self.scratch = cipher;
-        result
+        read_block(&mut self.tcp, NOISE_MAX_MESSAGE, &mut self.scratch).await?;
+        self.cipher.open(&self.scratch)
     }
 }
 
