@@ -24,6 +24,7 @@ pub async fn serve(
     stream: SecureStream,
     handler: Arc<dyn FrameHandler>,
 ) -> Result<(), StreamError> {
+    let peer = stream.peer();
     let stream = stream.into_blocking()?;
     let _closer = Closer(stream.socket()?);
     let (ended, end) = oneshot::channel();
@@ -33,9 +34,17 @@ pub async fn serve(
             // The receiver is gone only when the socket was shut down: nobody to tell.
             let _ = ended.send(read_frames(stream, handler.as_ref()));
         })
-        .map_err(StreamError::Io)?;
-    end.await
-        .unwrap_or(Err(StreamError::Garbled("the stream's thread stopped")))
+        .map_err(|e| {
+            tracing::warn!(peer = %peer, error = %e, "cannot start a thread to read a stream; it is closed");
+            StreamError::Io(e)
+        })?;
+    match end.await {
+        Ok(result) => result,
+        // The panic hook has said why; the stream went with the thread.
+        Err(_) => Err(StreamError::Io(std::io::Error::other(
+            "the stream's thread panicked",
+        ))),
+    }
 }
 
 fn read_frames(mut stream: BlockingStream, handler: &dyn FrameHandler) -> Result<(), StreamError> {
