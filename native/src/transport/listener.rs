@@ -2,8 +2,8 @@
 //! as long as the peer keeps the stream open. A peer that fails the handshake or sends a bad
 //! frame loses its connection; the node goes on and the log says why.
 //!
-//! A stream whose first frame the handler answers at once (`FrameHandler::answer_now`: a peer's
-//! events) is then read on a thread of its own (`reader_thread`).
+//! A stream on which the handler answers a frame at once (`FrameHandler::answer_now`: a peer's
+//! events) is read on a thread of its own from then on (`reader_thread`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

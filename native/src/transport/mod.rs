@@ -14,9 +14,7 @@ pub use datagram::Datagrams;
 pub use faults::Faults;
 pub use listener::{bind_pair, serve, Answer, FrameHandler, Reply};
 pub use pool::ChannelPool;
-pub use stream::{
-    BlockingStream, SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT,
-};
+pub use stream::{SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT};
 
 use std::net::SocketAddr;
 

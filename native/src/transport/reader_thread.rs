@@ -4,7 +4,8 @@
 //! On the runtime, a frame costs an `epoll` wake-up of the worker, a poll of the stream's task
 //! and the worker's timer bookkeeping before the frame is even read; a thread blocked in `read`
 //! is woken once, with the bytes. The JMH round trip across three JVMs measured the difference
-//! (docs/benchmarks.md, "Session 6"). The cost is a thread per peer that streams to this node.
+//! (docs/benchmarks.md, "Session 6"). The cost is a thread per peer that streams to this node;
+//! each holds one of the listener's connection slots, which bound them.
 
 use std::net::Shutdown;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::listener::{encode_reply, Answer, FrameHandler};
-use super::{BlockingStream, SecureStream, StreamError};
+use super::stream::BlockingStream;
+use super::{SecureStream, StreamError};
 use crate::wire;
 
 /// Short enough to show whole in `top` and `perf` (Linux keeps 15 bytes of a thread's name).
