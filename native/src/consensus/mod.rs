@@ -42,7 +42,6 @@ use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::membership::View;
 use crate::transport::{ChannelPool, Faults};
-use crate::wire::{Body, Frame};
 
 pub struct ConsensusConfig {
     pub cluster_name: String,
@@ -346,24 +345,10 @@ impl Consensus {
         request: ConsensusRequest,
         ttl: Duration,
     ) -> Option<ConsensusReply> {
-        let frame = Frame::new(Body::Consensus {
-            group: self.group,
-            request: Box::new(request),
-        });
-        match self.channels.call(addr, &frame, ttl).await {
-            Ok(Frame {
-                body: Body::ConsensusReply(reply),
-                ..
-            }) => Some(*reply),
-            Ok(other) => {
-                tracing::debug!(%addr, reply = ?other, "unexpected answer to a consensus request");
-                None
-            }
-            Err(e) => {
-                tracing::debug!(%addr, error = %e, "consensus request failed");
-                None
-            }
-        }
+        network::send(&self.channels, addr, self.group, request, ttl)
+            .await
+            .inspect_err(|e| tracing::debug!(%addr, error = %e, "consensus request failed"))
+            .ok()
     }
 
     /// Proposes a command through the leader, wherever it is, and returns its outcome with

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
@@ -16,6 +17,37 @@ use super::rpc::{ConsensusReply, ConsensusRequest};
 use super::types::{NodeId, RaftPeer, TypeConfig};
 use crate::transport::{ChannelPool, StreamError};
 use crate::wire::{Body, Frame};
+
+/// Why a consensus request got no reply.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    #[error("unexpected answer {0:?}")]
+    Unexpected(Box<Frame>),
+}
+
+/// Sends one request of consensus group `group` to `addr` on the pool and waits for the
+/// reply, within `ttl`: the one way both Raft's clients and the node's own requests travel.
+pub async fn send(
+    channels: &ChannelPool,
+    addr: SocketAddr,
+    group: u64,
+    request: ConsensusRequest,
+    ttl: Duration,
+) -> Result<ConsensusReply, RequestError> {
+    let frame = Frame::new(Body::Consensus {
+        group,
+        request: Box::new(request),
+    });
+    match channels.call(addr, &frame, ttl).await? {
+        Frame {
+            body: Body::ConsensusReply(reply),
+            ..
+        } => Ok(*reply),
+        other => Err(RequestError::Unexpected(Box::new(other))),
+    }
+}
 
 #[derive(Clone)]
 pub struct Network {
@@ -69,27 +101,17 @@ impl Connection {
             Ok(addr) => *addr,
             Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&Problem(e.clone())))),
         };
-        let frame = Frame::new(Body::Consensus {
-            group: self.group,
-            request: Box::new(request),
-        });
-        match self.channels.call(addr, &frame, option.hard_ttl()).await {
-            Ok(Frame {
-                body: Body::ConsensusReply(reply),
-                ..
-            }) => match *reply {
-                ConsensusReply::WrongGroup { theirs } => {
-                    Err(RPCError::Unreachable(Unreachable::new(&Problem(format!(
-                        "node {} belongs to consensus group {theirs}, not {}",
-                        self.target, self.group
-                    )))))
-                }
-                reply => Ok(reply),
-            },
-            Ok(other) => Err(RPCError::Network(NetworkError::new(&Problem(format!(
-                "unexpected answer {other:?}"
-            ))))),
-            Err(e @ StreamError::Connect(_)) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+        match send(&self.channels, addr, self.group, request, option.hard_ttl()).await {
+            Ok(ConsensusReply::WrongGroup { theirs }) => {
+                Err(RPCError::Unreachable(Unreachable::new(&Problem(format!(
+                    "node {} belongs to consensus group {theirs}, not {}",
+                    self.target, self.group
+                )))))
+            }
+            Ok(reply) => Ok(reply),
+            Err(RequestError::Stream(e @ StreamError::Connect(_))) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
         }
     }
