@@ -21,6 +21,15 @@ use std::net::SocketAddr;
 use crate::crypto::ClusterKeys;
 use crate::wire::Frame;
 
+/// The keys of a cluster of one name, for tests of streams on their own.
+#[cfg(test)]
+fn test_keys() -> ClusterKeys {
+    ClusterKeys::derive(
+        &crate::config::NodeConfig::loopback("transport-test"),
+        crate::wire::PROTOCOL_VERSION,
+    )
+}
+
 /// Opens a stream to `addr`, sends one frame and waits for one reply frame.
 pub async fn request(
     addr: SocketAddr,

@@ -73,16 +73,12 @@ impl ChannelPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NodeConfig;
+    use crate::transport::test_keys as keys;
     use crate::transport::SecureStream;
-    use crate::wire::{Body, Frame, PROTOCOL_VERSION};
+    use crate::wire::{Body, Frame};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
-
-    fn keys() -> ClusterKeys {
-        ClusterKeys::derive(&NodeConfig::loopback("pool-test"), PROTOCOL_VERSION)
-    }
 
     /// An echo server that holds back its answer to the `slow`-th frame of each connection by
     /// 300 ms; returns its address and the count of connections it accepted.

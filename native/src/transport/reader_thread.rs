@@ -87,17 +87,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::NodeConfig;
-    use crate::crypto::ClusterKeys;
+    use crate::transport::test_keys as keys;
     use crate::transport::{serve as listen, Reply, StreamReader, StreamWriter};
-    use crate::wire::{Body, Frame, PROTOCOL_VERSION};
-
-    fn keys() -> ClusterKeys {
-        ClusterKeys::derive(
-            &NodeConfig::loopback("reader-thread-test"),
-            PROTOCOL_VERSION,
-        )
-    }
+    use crate::wire::{Body, Frame};
 
     /// Answers a frame whose text starts with "now" at once, naming the thread that answered;
     /// any other later, on the runtime.

@@ -514,11 +514,7 @@ impl StreamReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NodeConfig;
-
-    fn keys() -> ClusterKeys {
-        ClusterKeys::derive(&NodeConfig::loopback("stream-test"), PROTOCOL_VERSION)
-    }
+    use crate::transport::test_keys as keys;
 
     /// Frames of several Noise messages, sent without waiting while the receiver is slow to
     /// read (so writes go partial and the backlog is flushed in pieces), arrive whole, in order.
