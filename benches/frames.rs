@@ -4,16 +4,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use openmrs_cluster::crypto::ClusterKeys;
+use openmrs_cluster::crypto::{ClusterKeys, Secret};
 use openmrs_cluster::membership::NodeIdentity;
 use openmrs_cluster::transport::SecureStream;
 use openmrs_cluster::wire::{self, Body, Frame, Hello, PROTOCOL_VERSION};
-use openmrs_cluster::NodeConfig;
 
 fn keys() -> ClusterKeys {
-    let mut config = NodeConfig::loopback("bench");
-    config.secret = Some("a benchmark secret of some length".into());
-    ClusterKeys::derive(&config, PROTOCOL_VERSION)
+    let secret = Secret::new("a benchmark secret of some length");
+    ClusterKeys::derive(Some(&secret), "bench", "unversioned", PROTOCOL_VERSION)
 }
 
 fn hello() -> Frame {

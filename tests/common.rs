@@ -5,7 +5,11 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
+use openmrs_cluster::crypto::Secret;
 use openmrs_cluster::{Node, NodeConfig};
+
+/// The secret of the test clusters: every node that has seeds needs one.
+pub const SECRET: &str = "the secret of the test clusters";
 
 /// Each test uses its own loopback address, so tests running in parallel never share a port.
 pub fn loopback(last: u8) -> std::net::IpAddr {
@@ -25,6 +29,7 @@ pub fn free_addr(ip: std::net::IpAddr) -> SocketAddr {
 
 pub fn config(name: &str, bind: SocketAddr, seeds: &[SocketAddr]) -> NodeConfig {
     let mut c = NodeConfig::loopback("test-cluster");
+    c.secret = Some(Secret::new(SECRET));
     c.node_name = Some(name.to_string());
     c.bind = bind;
     c.seeds = seeds.to_vec();

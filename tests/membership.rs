@@ -8,6 +8,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
 use common::*;
+use openmrs_cluster::crypto::Secret;
 use openmrs_cluster::{ClusterError, Node};
 
 fn all_see(nodes: &[&Node], expected: &[&str]) -> bool {
@@ -111,10 +112,10 @@ fn a_node_with_a_wrong_secret_is_refused_and_never_listed() {
     let ip = loopback(6);
     let seed = free_addr(ip);
     let mut first = config("a", seed, &[seed]);
-    first.secret = Some("the right secret, long enough".into());
+    first.secret = Some(Secret::new("the right secret, long enough"));
     let a = Node::start(first).unwrap();
     let mut other = config("b", free_addr(ip), &[seed]);
-    other.secret = Some("a wrong secret, long enough".into());
+    other.secret = Some(Secret::new("a wrong secret, long enough"));
     let err = Node::start(other).err().expect("refused");
     assert!(err.to_string().contains("secret"), "{err}");
     std::thread::sleep(Duration::from_millis(500));

@@ -2,6 +2,7 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
+use openmrs_cluster::crypto::Secret;
 use openmrs_cluster::{Node, NodeConfig};
 
 fn free_addr() -> SocketAddr {
@@ -22,6 +23,7 @@ pub fn cluster(size: usize) -> Vec<Node> {
         .enumerate()
         .map(|(i, addr)| {
             let mut config = NodeConfig::loopback("bench");
+            config.secret = Some(Secret::new("a benchmark secret of some length"));
             config.node_name = Some(format!("b{i}"));
             config.bind = *addr;
             config.seeds = addrs.clone();

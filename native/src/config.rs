@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::crypto::Secret;
 use crate::error::{ClusterError, Result};
 
 pub const KEY_CLUSTER_NAME: &str = "cluster.name";
@@ -23,7 +24,8 @@ pub const MIN_PANIC_TIMEOUT: Duration = Duration::from_millis(2500);
 /// Up to this many nodes vote in consensus; more voters cost every decision more messages.
 pub const MAX_RAFT_VOTERS: usize = 9;
 
-/// The shortest secret accepted: keys are stretched from it, but a short one is guessable.
+/// The shortest secret accepted, in bytes of UTF-8: keys are stretched from it, but a short one
+/// is guessable all the same.
 pub const MIN_SECRET_LEN: usize = 16;
 
 #[derive(Clone, Debug)]
@@ -33,7 +35,8 @@ pub struct NodeConfig {
     pub node_name: Option<String>,
     pub bind: SocketAddr,
     pub seeds: Vec<SocketAddr>,
-    pub secret: Option<String>,
+    /// None: random keys, so that no other node can talk to this one (an embedded node).
+    pub secret: Option<Secret>,
     pub data_dir: Option<PathBuf>,
     pub app_version: String,
     pub join_timeout: Duration,
@@ -67,7 +70,7 @@ impl NodeConfig {
         node_name: Option<&str>,
         bind: &str,
         seeds: &str,
-        secret: Option<&str>,
+        secret: Option<Secret>,
         data_dir: Option<&str>,
         app_version: &str,
         join_timeout_ms: i64,
@@ -95,7 +98,7 @@ impl NodeConfig {
             node_name: node_name.map(str::to_string),
             bind: resolve(KEY_BIND, bind)?,
             seeds,
-            secret: secret.map(str::to_string),
+            secret,
             data_dir: data_dir.map(PathBuf::from),
             app_version: app_version.to_string(),
             join_timeout,
@@ -147,25 +150,22 @@ impl NodeConfig {
             ));
         }
         match &self.secret {
-            Some(secret) if secret.chars().count() < MIN_SECRET_LEN => Err(ClusterError::config(
-                KEY_SECRET,
-                format!("must be at least {MIN_SECRET_LEN} characters long"),
-            )),
-            None if !self.is_loopback_only() => Err(ClusterError::config(
+            Some(secret) if secret.expose().len() < MIN_SECRET_LEN => Err(ClusterError::config(
                 KEY_SECRET,
                 format!(
-                    "is required because {} or a seed is not a loopback address: \
-                     caches and events carry patient data",
-                    KEY_BIND
+                    "must be at least {MIN_SECRET_LEN} bytes long; generate one with \
+                     'java -jar openmrs-cluster-<version>.jar secret'"
+                ),
+            )),
+            None if !self.seeds.is_empty() => Err(ClusterError::config(
+                KEY_SECRET,
+                format!(
+                    "is required because {KEY_SEEDS} names other nodes: the keys of all traffic \
+                     between nodes come from it; generate one with 'java -jar openmrs-cluster-<version>.jar secret'"
                 ),
             )),
             _ => Ok(()),
         }
-    }
-
-    /// True when neither this node nor any seed can be reached from another host.
-    pub fn is_loopback_only(&self) -> bool {
-        self.bind.ip().is_loopback() && self.seeds.iter().all(|s| s.ip().is_loopback())
     }
 }
 
@@ -213,7 +213,16 @@ mod tests {
 
     fn text(bind: &str, seeds: &str, secret: Option<&str>, timeout: i64) -> Result<NodeConfig> {
         NodeConfig::from_text(
-            "c", None, bind, seeds, secret, None, "1.0", timeout, 3, 5000,
+            "c",
+            None,
+            bind,
+            seeds,
+            secret.map(Secret::new),
+            None,
+            "1.0",
+            timeout,
+            3,
+            5000,
         )
     }
 
@@ -225,10 +234,30 @@ mod tests {
     }
 
     #[test]
-    fn loopback_needs_no_secret() {
-        let c = text("127.0.0.1:0", "127.0.0.1:7001, localhost:7002", None, 1000).unwrap();
+    fn seeds_need_a_secret_even_on_loopback() {
+        let secret = Some("0123456789abcdef");
+        let c = text(
+            "127.0.0.1:0",
+            "127.0.0.1:7001, localhost:7002",
+            secret,
+            1000,
+        )
+        .unwrap();
         assert_eq!(c.seeds.len(), 2);
-        assert!(c.is_loopback_only());
+        assert_eq!(
+            key_of(text("127.0.0.1:0", "127.0.0.1:7001", None, 1000)),
+            KEY_SECRET
+        );
+        assert!(text("127.0.0.1:0", "", None, 1000)
+            .unwrap()
+            .secret
+            .is_none());
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug() {
+        let c = text("127.0.0.1:0", "", Some("a secret nobody may read"), 1000).unwrap();
+        assert!(!format!("{c:?}").contains("nobody"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use jni::{Env, EnvUnowned};
 
 use self::errors::{Failure, ThrowJava};
 use crate::config::NodeConfig;
+use crate::crypto::Secret;
 use crate::node::Node;
 
 type Outcome<T> = Result<T, Failure>;
@@ -153,7 +154,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStart
             optional(env, &node_name)?.as_deref(),
             &required(env, &bind, "bind")?,
             &optional(env, &seeds)?.unwrap_or_default(),
-            optional(env, &secret)?.as_deref(),
+            optional(env, &secret)?.map(Secret::new),
             optional(env, &data_dir)?.as_deref(),
             &required(env, &app_version, "appVersion")?,
             join_timeout_ms,

@@ -119,7 +119,12 @@ impl Node {
             .clone()
             .unwrap_or_else(|| format!("{}:{}", host_name(), addr.port()));
         let local = NodeIdentity::new(name.clone(), addr, config.app_version.clone(), durable.id);
-        let keys = ClusterKeys::derive(&config, PROTOCOL_VERSION);
+        let keys = ClusterKeys::derive(
+            config.secret.as_ref(),
+            &config.cluster_name,
+            &config.app_version,
+            PROTOCOL_VERSION,
+        );
         let faults = Faults::default();
         let view = View::new(local);
         let membership = Membership::start(

@@ -25,7 +25,9 @@ use crate::wire::Frame;
 #[cfg(test)]
 fn test_keys() -> ClusterKeys {
     ClusterKeys::derive(
-        &crate::config::NodeConfig::loopback("transport-test"),
+        Some(&crate::crypto::Secret::new("a secret for transport tests")),
+        "transport-test",
+        "unversioned",
         crate::wire::PROTOCOL_VERSION,
     )
 }

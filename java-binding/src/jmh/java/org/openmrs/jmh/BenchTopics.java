@@ -16,6 +16,9 @@ import org.openmrs.module.cluster.ClusterMember;
  */
 interface BenchTopics extends AutoCloseable {
 
+    /** The cluster secret of every benchmark node of ours. */
+    String SECRET = "the secret of the benchmark clusters";
+
     <T extends Serializable> void publish(String topic, T message);
 
     <T> void subscribe(String topic, Consumer<T> listener);
@@ -37,7 +40,8 @@ interface BenchTopics extends AutoCloseable {
     static BenchTopics start(String system, String clusterName, String nodeName, String seed) {
         switch (system) {
             case "ours":
-                ClusterConfig.Builder config = ClusterConfig.builder().clusterName(clusterName).nodeName(nodeName);
+                ClusterConfig.Builder config = ClusterConfig.builder().clusterName(clusterName).nodeName(nodeName)
+                        .secret(SECRET);
                 return ours(Cluster.start(seed == null ? config.build() : config.seeds(seed).build()));
             case "hazelcast":
                 return hazelcast(Hazelcast.newHazelcastInstance(HazelcastLoopback.config(clusterName)));

@@ -127,13 +127,13 @@ public class CacheBenchmark {
         public void start() throws InterruptedException {
             String clusterName = "bench-" + UUID.randomUUID();
             Cluster first = Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName("bench1")
-                    .bind("127.0.0.1:0").build());
+                    .bind("127.0.0.1:0").secret(BenchTopics.SECRET).build());
             nodes.add(first);
             String seed = first.members().stream().filter(ClusterMember::isLocal).findFirst()
                     .orElseThrow(IllegalStateException::new).address();
             for (int i = 2; i <= NODES; i++) {
                 nodes.add(Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName("bench" + i)
-                        .bind("127.0.0.1:0").seeds(seed).build()));
+                        .bind("127.0.0.1:0").seeds(seed).secret(BenchTopics.SECRET).build()));
             }
             for (Cluster node : nodes) {
                 caches.add(node.cache("bench", CacheOptions.defaults()));

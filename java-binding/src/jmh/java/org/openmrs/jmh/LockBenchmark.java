@@ -59,7 +59,8 @@ public class LockBenchmark {
         @Setup(Level.Trial)
         public void start() throws IOException, InterruptedException {
             String clusterName = "bench-" + UUID.randomUUID();
-            cluster = Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName("bench1").build());
+            cluster = Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName("bench1")
+                    .secret(BenchTopics.SECRET).build());
             String seed = cluster.members().stream().filter(ClusterMember::isLocal).findFirst()
                     .orElseThrow(IllegalStateException::new).address();
             for (int i = 2; i <= NODES; i++) {
@@ -67,6 +68,7 @@ public class LockBenchmark {
                 config.setProperty("cluster.name", clusterName);
                 config.setProperty("cluster.node.name", "bench" + i);
                 config.setProperty("cluster.seeds", seed);
+                config.setProperty("cluster.secret", BenchTopics.SECRET);
                 ChildNode child = ChildNode.launch("bench" + i, System.getProperty("java.class.path"), config,
                         new File("build/jmh-logs", "bench" + i + ".log"));
                 children.add(child);

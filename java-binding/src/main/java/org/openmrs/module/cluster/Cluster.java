@@ -67,10 +67,22 @@ public final class Cluster implements AutoCloseable {
      *                          is refused (another application version, a wrong secret), or the
      *                          native library cannot be loaded
      * @throws IllegalArgumentException when a configuration value cannot work (such as a bind
-     *                          address that does not resolve), the message starting with its key
+     *                          address that does not resolve, or no {@code cluster.secret}: every
+     *                          node that others can join needs one), the message starting with its key
      */
     public static Cluster start(ClusterConfig config) {
         Objects.requireNonNull(config, "config");
+        if (!config.secret().isPresent()) {
+            throw new IllegalArgumentException("cluster.secret: is required: the keys of all traffic between nodes"
+                    + " come from it, and a node without one could be joined by anyone who can reach it;"
+                    + " generate one with 'java -jar openmrs-cluster-<version>.jar secret' (only Cluster.embedded() runs"
+                    + " without a secret)");
+        }
+        return open(config);
+    }
+
+    /** Starts the node of {@code config}; one without a secret gets random keys no other node has. */
+    private static Cluster open(ClusterConfig config) {
         NativeLoader.load();
         long handle = Native.nodeStart(config.clusterName(), config.nodeName().orElse(null), config.bind(),
                 String.join(",", config.seeds()), config.secret().orElse(null),
@@ -90,11 +102,11 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * Starts a one-node cluster of its own: loopback only, on an ephemeral port, with no seeds
-     * and no secret, under a cluster name no other node shares, so that embedded nodes never join
-     * each other. Its one node is the only voter.
+     * and no secret: its keys are random, so no other process can talk to it. Its one node is
+     * the only voter.
      */
     public static Cluster embedded() {
-        return start(ClusterConfig.builder()
+        return open(ClusterConfig.builder()
                 .clusterName("openmrs-embedded-" + UUID.randomUUID())
                 .bind("127.0.0.1:0")
                 .raftVoters(1)

@@ -1,5 +1,6 @@
 package org.openmrs.module.cluster;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -25,7 +26,9 @@ import java.util.Properties;
  * <li>{@code cluster.node.name}: default the host name and port, chosen when the node starts</li>
  * <li>{@code cluster.bind}: default "127.0.0.1:0" (any free port); not a wildcard address</li>
  * <li>{@code cluster.seeds}: default none, which forms a new cluster</li>
- * <li>{@code cluster.secret}: at least 16 characters; required unless bind is a loopback address</li>
+ * <li>{@code cluster.secret}: at least 16 bytes of UTF-8; required by {@link Cluster#start(ClusterConfig)}
+ * (and here already when bind is not a loopback address); generate one with
+ * {@code java -jar openmrs-cluster-<version>.jar secret}</li>
  * <li>{@code cluster.data.dir}: default none</li>
  * <li>{@code cluster.app.version}: default "unversioned"</li>
  * <li>{@code cluster.join.timeout.ms}: default 30000</li>
@@ -49,7 +52,8 @@ public final class ClusterConfig {
     private static final List<String> KNOWN_KEYS = Collections.unmodifiableList(Arrays.asList(
             NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS, RAFT_VOTERS,
             PANIC_TIMEOUT_MS));
-    private static final int MIN_SECRET_LENGTH = 16;
+    /** In bytes of UTF-8, as the key derivation sees the secret. */
+    private static final int MIN_SECRET_BYTES = 16;
     private static final int MAX_RAFT_VOTERS = 9;
 
     private final String clusterName;
@@ -336,7 +340,10 @@ public final class ClusterConfig {
             return this;
         }
 
-        /** {@code cluster.secret}: at least 16 characters; required unless bind is loopback. */
+        /**
+         * {@code cluster.secret}: at least 16 bytes of UTF-8, the same on every node; required to
+         * start a node. Generate one with {@code java -jar openmrs-cluster-<version>.jar secret}.
+         */
         public Builder secret(String secret) {
             this.secret = secret;
             return this;
@@ -398,9 +405,9 @@ public final class ClusterConfig {
                 throw new IllegalArgumentException(SECRET + ": required when " + BIND
                         + " is not a loopback address, and " + BIND + " is '" + bind + "'");
             }
-            if (secret != null && secret.length() < MIN_SECRET_LENGTH) {
-                throw new IllegalArgumentException(SECRET + ": must be at least " + MIN_SECRET_LENGTH
-                        + " characters long, got " + secret.length());
+            if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < MIN_SECRET_BYTES) {
+                throw new IllegalArgumentException(SECRET + ": must be at least " + MIN_SECRET_BYTES
+                        + " bytes of UTF-8 long; generate one with 'java -jar openmrs-cluster-<version>.jar secret'");
             }
             ConfigValues.requireName(APP_VERSION, appVersion);
             if (joinTimeout == null || joinTimeout.toMillis() <= 0) {

@@ -162,6 +162,10 @@ public class ClusterConfigTest {
     public void shortSecret() {
         assertRejected("cluster.secret", () -> ClusterConfig.builder().secret("too-short").build());
         assertRejected("cluster.secret", () -> fromProperty("cluster.secret", "0123456789abcde"));
+        // Counted in bytes of UTF-8, as the key derivation (and the native side) sees them.
+        assertRejected("cluster.secret", () -> ClusterConfig.builder().secret("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9").build());
+        assertEquals(8, ClusterConfig.builder().secret("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9").build()
+                .secret().get().length());
     }
 
     @Test

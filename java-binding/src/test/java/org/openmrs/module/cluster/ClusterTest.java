@@ -33,6 +33,13 @@ public class ClusterTest {
     }
 
     @Test(timeout = 30_000)
+    public void aNodeWithoutASecretDoesNotStart() {
+        ClusterConfig config = ClusterConfig.builder().clusterName("no-secret-" + System.nanoTime()).build();
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> Cluster.start(config));
+        assertTrue(refused.getMessage(), refused.getMessage().startsWith("cluster.secret: is required"));
+    }
+
+    @Test(timeout = 30_000)
     public void statusShowsThisNodeAlive() {
         Cluster cluster = nodes.start();
         ClusterStatus status = cluster.status();
@@ -45,7 +52,7 @@ public class ClusterTest {
     @Test(timeout = 30_000)
     public void startedNodesAreNamedFromTheirConfig() {
         try (Cluster cluster = Cluster.start(ClusterConfig.builder().clusterName("named-" + System.nanoTime())
-                .nodeName("alpha").appVersion("2.7.0").build())) {
+                .nodeName("alpha").appVersion("2.7.0").secret("a secret of sixteen bytes or more").build())) {
             assertEquals("alpha", cluster.nodeName());
             assertEquals("2.7.0", cluster.members().get(0).appVersion());
         }

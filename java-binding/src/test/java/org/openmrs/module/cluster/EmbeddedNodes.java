@@ -25,7 +25,8 @@ public final class EmbeddedNodes extends ExternalResource {
         String clusterName = "joined-" + UUID.randomUUID();
         List<Cluster> joined = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            ClusterConfig.Builder config = ClusterConfig.builder().clusterName(clusterName).raftVoters(1);
+            ClusterConfig.Builder config = ClusterConfig.builder().clusterName(clusterName).raftVoters(1)
+                    .secret("the secret of " + clusterName);
             if (i > 0) {
                 config.seeds(joined.get(0).members().get(0).address());
             }

@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.ClusterCache;
 import org.openmrs.module.cluster.ClusterMember;
+import org.openmrs.module.cluster.internal.Tool;
 import org.openmrs.module.cluster.it.ChildNode;
 
 /**
@@ -27,6 +28,8 @@ import org.openmrs.module.cluster.it.ChildNode;
 public final class Demo {
 
     private static final long ANSWER_MS = 10_000;
+    /** What 'java -jar openmrs-cluster-<version>.jar secret' prints, new for each run: every node gets it. */
+    private static final String SECRET = Tool.newSecret();
 
     private static final long START_TIMEOUT_MS = 30_000;
     private static final long NOTICE_TIMEOUT_MS = 10_000;
@@ -99,6 +102,7 @@ public final class Demo {
         Properties config = new Properties();
         config.setProperty("cluster.name", clusterName);
         config.setProperty("cluster.node.name", "node" + i);
+        config.setProperty("cluster.secret", SECRET);
         config.setProperty("cluster.panic.timeout.ms", Long.toString(PANIC_TIMEOUT_MS));
         if (seed != null) {
             config.setProperty("cluster.seeds", seed);

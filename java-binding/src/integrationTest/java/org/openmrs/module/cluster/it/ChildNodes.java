@@ -23,6 +23,9 @@ import org.junit.runners.model.Statement;
  */
 public final class ChildNodes implements TestRule {
 
+    /** The secret of every test cluster: each node that others can join needs one. */
+    static final String SECRET = "the secret of the test clusters";
+
     static final long START_TIMEOUT_MS = 30_000;
 
     private final String clusterName = "it-" + UUID.randomUUID();
@@ -80,6 +83,7 @@ public final class ChildNodes implements TestRule {
         config.setProperty("cluster.name", clusterName);
         config.setProperty("cluster.node.name", nodeName);
         config.setProperty("cluster.bind", "127.0.0.1:0");
+        config.setProperty("cluster.secret", SECRET);
         return config;
     }
 

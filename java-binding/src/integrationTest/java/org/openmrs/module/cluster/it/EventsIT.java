@@ -201,6 +201,7 @@ public class EventsIT {
             config.setProperty("cluster.name", clusterName);
             config.setProperty("cluster.node.name", "n" + i);
             config.setProperty("cluster.bind", "127.0.0.1:0");
+            config.setProperty("cluster.secret", ChildNodes.SECRET);
             if (!nodes.isEmpty()) {
                 config.setProperty("cluster.seeds", nodes.get(0).address());
             }
