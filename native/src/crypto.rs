@@ -94,6 +94,10 @@ pub const DATAGRAM_OVERHEAD: usize = DATAGRAM_MAGIC.len() + 1 + NONCE_LEN + TAG_
 #[derive(Clone)]
 pub struct ClusterKeys {
     pub noise_psk: [u8; 32],
+    /// The node name this node gives when it opens a stream. It travels inside the handshake's
+    /// first message, sealed with the pre-shared key, so only a key holder can give one; the
+    /// receiver admits frames only from names it knows as members.
+    introduction: std::sync::Arc<str>,
     datagram: XChaCha20Poly1305,
     /// Bound into every datagram's tag: a node of another wire protocol or app version fails
     /// authentication instead of being parsed.
@@ -136,9 +140,22 @@ impl ClusterKeys {
         datagram_context.extend_from_slice(app_version.as_bytes());
         ClusterKeys {
             noise_psk,
+            introduction: std::sync::Arc::from(""),
             datagram: XChaCha20Poly1305::new(datagram_key.as_ref().into()),
             datagram_context,
         }
+    }
+
+    /// The same keys, for the node named `name` to open streams with.
+    pub fn introducing(self, name: &str) -> ClusterKeys {
+        ClusterKeys {
+            introduction: std::sync::Arc::from(name),
+            ..self
+        }
+    }
+
+    pub fn introduction(&self) -> &str {
+        &self.introduction
     }
 
     /// `magic | protocol | nonce | ciphertext+tag`; the nonce is random (192 bits leave no

@@ -12,7 +12,7 @@ use crate::events::{EventBatch, EventsAck};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
-pub const PROTOCOL_VERSION: u8 = 4;
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// The largest frame a stream accepts: a batch of cache writes or events, or a page of a
 /// joiner's pull, is cut well below it.
@@ -56,6 +56,9 @@ pub enum Body {
 pub struct Hello {
     pub cluster_name: String,
     pub node: NodeIdentity,
+    /// The joiner's wall clock in milliseconds: a node whose clock is far from the cluster's
+    /// is refused with a message saying so, not left to fail at every stamped datagram.
+    pub clock_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,25 @@ pub struct Welcome {
     pub members: Vec<NodeIdentity>,
     /// The consensus group the responder belongs to (its founder's Raft id).
     pub group: u64,
+}
+
+impl Body {
+    /// The kind of body, for logs: never its contents, which may carry patient data.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Hello(_) => "Hello",
+            Body::Welcome(_) => "Welcome",
+            Body::Refused { .. } => "Refused",
+            Body::Consensus { .. } => "Consensus",
+            Body::ConsensusReply(_) => "ConsensusReply",
+            Body::Events(_) => "Events",
+            Body::EventsAck(_) => "EventsAck",
+            Body::CacheWrites(_) => "CacheWrites",
+            Body::CacheWritesAck => "CacheWritesAck",
+            Body::CacheSync(_) => "CacheSync",
+            Body::CacheSyncPage(_) => "CacheSyncPage",
+        }
+    }
 }
 
 impl Frame {
@@ -112,6 +134,23 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
     Ok(frame)
 }
 
+/// Text from a peer as it may reach a log or an exception: control characters (which could
+/// forge log lines or hide text) replaced, and cut to `PEER_TEXT_MAX` characters.
+pub fn peer_text(text: &str) -> String {
+    let mut clean: String = text
+        .chars()
+        .take(PEER_TEXT_MAX)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.chars().nth(PEER_TEXT_MAX).is_some() {
+        clean.push('…');
+    }
+    clean
+}
+
+/// Enough for any reason a node gives; more is noise, or an attempt to flood a log line.
+pub const PEER_TEXT_MAX: usize = 300;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WireError {
     #[error("cannot encode a frame: {0}")]
@@ -144,6 +183,7 @@ mod tests {
         Frame::new(Body::Hello(Hello {
             cluster_name: "openmrs".into(),
             node: identity(),
+            clock_ms: 1_700_000_000_000,
         }))
     }
 
@@ -164,6 +204,14 @@ mod tests {
             decode_frame(&encode(&other).unwrap()).err(),
             Some(WireError::Protocol(PROTOCOL_VERSION + 1))
         );
+    }
+
+    #[test]
+    fn peer_text_loses_control_characters_and_length() {
+        assert_eq!(peer_text("a\nb\u{1b}[31mc"), "a\u{fffd}b\u{fffd}[31mc");
+        let long = "x".repeat(PEER_TEXT_MAX + 10);
+        assert_eq!(peer_text(&long).chars().count(), PEER_TEXT_MAX + 1);
+        assert_eq!(peer_text("fine"), "fine");
     }
 
     #[test]

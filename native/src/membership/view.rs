@@ -97,6 +97,16 @@ impl View {
         live
     }
 
+    /// Whether `name` is a member this node knows of: live, or down and not yet forgotten (a
+    /// node that closes leaves the membership first and then says goodbye to the consensus
+    /// group; one wrongly declared down must be heard to come back).
+    pub fn knows(&self, name: &str) -> bool {
+        self.snapshot()
+            .others
+            .iter()
+            .any(|m| m.identity.name == name)
+    }
+
     pub fn is_live(&self, name: &str) -> bool {
         self.snapshot()
             .others

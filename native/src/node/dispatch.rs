@@ -3,27 +3,32 @@
 //!
 //! A `Hello` from a node that can never be part of this cluster (another app version, a name
 //! already in use) is refused; otherwise the answer says whether this node is a member, who
-//! else is, and which consensus group they form.
+//! else is, and which consensus group they form. Every other frame is taken only from a node
+//! this node knows as a member (by the name it gave when it opened the stream): live, or down
+//! in the last 30 s (foca's `remove_down_after`).
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Shared;
 use crate::membership::NodeIdentity;
-use crate::transport::{Answer, FrameHandler, Reply};
-use crate::wire::{Body, Frame, Hello, Welcome};
+use crate::transport::{self, Answer, FrameHandler, Peer, Reply, CLOCK_SKEW_MAX};
+use crate::wire::{self, Body, Frame, Hello, Welcome};
 
 pub struct Dispatcher {
     pub shared: Arc<Shared>,
 }
 
 impl Dispatcher {
-    fn answer(&self, peer: SocketAddr, hello: Hello) -> Body {
+    fn answer(&self, peer: &Peer, hello: Hello) -> Body {
         let local = self.shared.view.snapshot().local.clone();
-        match self.refusal(&local, &hello) {
+        // The reason quotes the joiner's own words (names, versions): cleaned before it is logged.
+        match self
+            .refusal(&local, &hello)
+            .map(|reason| wire::peer_text(&reason))
+        {
             Some(reason) => {
-                tracing::warn!(%peer, node = %hello.node.name, "refused a node: {reason}");
+                tracing::warn!(peer = %peer.addr, "refused a node: {reason}");
                 Body::Refused { reason }
             }
             None => {
@@ -47,6 +52,17 @@ impl Dispatcher {
                 node.name, hello.cluster_name, cluster_name
             ));
         }
+        let skew_ms = i128::from(hello.clock_ms) - i128::from(transport::now_ms());
+        if skew_ms.unsigned_abs() > CLOCK_SKEW_MAX.as_millis() {
+            return Some(format!(
+                "node '{}' has a clock {} ms {} this node's (more than {} s apart): \
+                 keep the nodes' clocks in sync (NTP)",
+                node.name,
+                skew_ms.unsigned_abs(),
+                if skew_ms > 0 { "ahead of" } else { "behind" },
+                CLOCK_SKEW_MAX.as_secs()
+            ));
+        }
         if node.app_version != local.app_version {
             return Some(format!(
                 "node '{}' runs app version {}, this cluster runs {}",
@@ -68,10 +84,14 @@ impl Dispatcher {
 }
 
 impl FrameHandler for Dispatcher {
-    fn handle(&self, peer: SocketAddr, frame: Frame) -> Reply<'_> {
+    fn admits(&self, peer: &Peer, frame: &Frame) -> bool {
+        matches!(frame.body, Body::Hello(_)) || self.shared.view.knows(&peer.name)
+    }
+
+    fn handle(&self, peer: Peer, frame: Frame) -> Reply<'_> {
         Box::pin(async move {
             match frame.body {
-                Body::Hello(hello) => Some(Frame::new(self.answer(peer, hello))),
+                Body::Hello(hello) => Some(Frame::new(self.answer(&peer, hello))),
                 Body::Consensus { group, request } => {
                     let consensus = self.shared.consensus.get()?;
                     let reply = consensus.handle(group, *request).await;
@@ -85,14 +105,14 @@ impl FrameHandler for Dispatcher {
                     self.shared.caches.serve_sync(&request),
                 ))),
                 other => {
-                    tracing::warn!(%peer, frame = ?other, "unexpected frame ignored");
+                    tracing::warn!(peer = %peer.addr, kind = other.kind(), "unexpected frame ignored");
                     None
                 }
             }
         })
     }
 
-    fn answer_now(&self, _peer: SocketAddr, frame: Frame) -> Answer {
+    fn answer_now(&self, _peer: &Peer, frame: Frame) -> Answer {
         match frame.body {
             Body::Events(batch) => Answer::Now(
                 self.shared

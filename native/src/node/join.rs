@@ -5,6 +5,11 @@
 //! the seed with the lowest address forms the cluster; the others wait for it. If the lower
 //! seeds stay unreachable for `FORM_GRACE`, the lowest reachable seed forms instead, so one dead
 //! seed cannot keep the cluster from starting. A node that is not itself a seed only joins.
+//!
+//! A refusal (another app version, a name in use, a secret that fails the handshake) ends the
+//! start only when every seed refuses in the same round: one address answered by a stranger, or
+//! by a node of another cluster, must not keep this node out of the cluster its other seeds
+//! form. What a peer says reaches the exception cleaned (`wire::peer_text`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,7 +21,7 @@ use super::Shared;
 use crate::error::{ClusterError, Result};
 use crate::membership::NodeIdentity;
 use crate::transport::{self, StreamError};
-use crate::wire::{Body, Frame, Hello, Welcome};
+use crate::wire::{self, Body, Frame, Hello, Welcome};
 
 const FORM_GRACE: Duration = Duration::from_secs(3);
 const RETRY: Duration = Duration::from_millis(200);
@@ -27,6 +32,8 @@ enum Answer {
     Member(Welcome),
     NotYetMember(SocketAddr),
     Unreachable(String),
+    /// Refused this node, or failed the handshake: final only if every seed answers so.
+    Refused(String),
 }
 
 /// How this node became a member.
@@ -56,7 +63,8 @@ pub async fn join(shared: &Shared) -> Result<Joined> {
     let mut last_problem = String::from("no seed answered");
     loop {
         let mut reachable = Vec::new();
-        for answer in ask_all(shared, &local, &others).await? {
+        let mut refusals = Vec::new();
+        for answer in ask_all(shared, &local, &others).await {
             match answer {
                 Answer::Member(welcome) => {
                     let group = welcome.group;
@@ -67,7 +75,14 @@ pub async fn join(shared: &Shared) -> Result<Joined> {
                 }
                 Answer::NotYetMember(seed) => reachable.push(seed),
                 Answer::Unreachable(problem) => last_problem = problem,
+                Answer::Refused(reason) => refusals.push(reason),
             }
+        }
+        if !refusals.is_empty() && refusals.len() == others.len() {
+            return Err(ClusterError::Refused(refusals.join("; ")));
+        }
+        if let Some(refusal) = refusals.pop() {
+            last_problem = refusal;
         }
         let lowest_reachable = reachable.iter().all(|s| local.addr < *s);
         if is_seed && lowest_reachable && (lowest_seed || started.elapsed() >= FORM_GRACE) {
@@ -93,17 +108,14 @@ fn form(shared: &Shared, local: &NodeIdentity) -> Result<Joined> {
     Ok(Joined::Formed)
 }
 
-/// Asks every seed at once; a refusal from any of them is final and ends the join.
-async fn ask_all(
-    shared: &Shared,
-    local: &NodeIdentity,
-    seeds: &[SocketAddr],
-) -> Result<Vec<Answer>> {
+/// Asks every seed at once.
+async fn ask_all(shared: &Shared, local: &NodeIdentity, seeds: &[SocketAddr]) -> Vec<Answer> {
     let mut asks = JoinSet::new();
     for seed in seeds.iter().copied() {
         let hello = Frame::new(Body::Hello(Hello {
             cluster_name: shared.config.cluster_name.clone(),
             node: local.clone(),
+            clock_ms: transport::now_ms(),
         }));
         let keys = shared.keys.clone();
         let faults = shared.faults.clone();
@@ -112,35 +124,36 @@ async fn ask_all(
     let mut answers = Vec::new();
     while let Some(done) = asks.join_next().await {
         let Ok((seed, reply)) = done else { continue };
-        answers.push(classify(seed, reply)?);
+        answers.push(classify(seed, reply));
     }
-    Ok(answers)
+    answers
 }
 
-fn classify(seed: SocketAddr, reply: std::result::Result<Frame, StreamError>) -> Result<Answer> {
+fn classify(seed: SocketAddr, reply: std::result::Result<Frame, StreamError>) -> Answer {
     match reply {
         Ok(Frame {
             body: Body::Welcome(w),
             ..
-        }) if w.is_member => Ok(Answer::Member(w)),
+        }) if w.is_member => Answer::Member(w),
         Ok(Frame {
             body: Body::Welcome(_),
             ..
-        }) => Ok(Answer::NotYetMember(seed)),
+        }) => Answer::NotYetMember(seed),
         Ok(Frame {
             body: Body::Refused { reason },
             ..
-        }) => Err(ClusterError::Refused(format!(
-            "seed {seed} refused this node: {reason}"
-        ))),
-        Ok(other) => Ok(Answer::Unreachable(format!("{seed} answered {other:?}"))),
-        Err(StreamError::RefusedByPeer(reason)) => Err(ClusterError::Refused(format!(
-            "seed {seed} refused this node: {reason}"
-        ))),
-        Err(StreamError::Unauthenticated) => Err(ClusterError::Refused(format!(
+        }) => Answer::Refused(format!(
+            "seed {seed} refused this node: {}",
+            wire::peer_text(&reason)
+        )),
+        Ok(other) => Answer::Unreachable(format!("{seed} answered {}", other.body.kind())),
+        Err(StreamError::RefusedByPeer(reason)) => {
+            Answer::Refused(format!("seed {seed} refused this node: {reason}"))
+        }
+        Err(StreamError::Unauthenticated) => Answer::Refused(format!(
             "seed {seed} failed the handshake: the cluster secret or cluster name differs"
-        ))),
-        Err(e) => Ok(Answer::Unreachable(format!("{seed}: {e}"))),
+        )),
+        Err(e) => Answer::Unreachable(format!("{seed}: {e}")),
     }
 }
 
@@ -183,10 +196,7 @@ pub async fn watch_seeds(shared: std::sync::Arc<Shared>) {
         if missing.is_empty() {
             continue;
         }
-        let Ok(answers) = ask_all(&shared, &snapshot.local, &missing).await else {
-            continue;
-        };
-        for answer in answers {
+        for answer in ask_all(&shared, &snapshot.local, &missing).await {
             if let Answer::Member(welcome) = answer {
                 let mut targets = welcome.members;
                 targets.push(welcome.responder);

@@ -124,7 +124,8 @@ impl Node {
             &config.cluster_name,
             &config.app_version,
             PROTOCOL_VERSION,
-        );
+        )
+        .introducing(&name);
         let faults = Faults::default();
         let view = View::new(local);
         let membership = Membership::start(

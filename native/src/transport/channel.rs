@@ -1,18 +1,24 @@
 //! A request channel to one peer: an encrypted stream opened on first use, kept open across
-//! requests and reopened after a failure. One request at a time per channel.
+//! requests and reopened after a failure, or after it was left idle long enough that the peer
+//! may be closing it. One request at a time per channel.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Faults, SecureStream, StreamError};
 use crate::crypto::ClusterKeys;
 use crate::wire::{self, Frame};
 
+/// A stream idle longer than this is not reused: the peer closes one idle for
+/// `listener::IDLE_TIMEOUT`, and a request sent as it does would fail for nothing.
+const REUSE_WITHIN: Duration = Duration::from_secs(30);
+
 pub struct Channel {
     addr: SocketAddr,
     keys: ClusterKeys,
     faults: Faults,
-    stream: Option<SecureStream>,
+    /// The stream and when its last request ended.
+    stream: Option<(SecureStream, Instant)>,
 }
 
 impl Channel {
@@ -58,16 +64,20 @@ impl Channel {
     }
 
     async fn exchange(&mut self, frame: &Frame) -> Result<Frame, StreamError> {
-        let stream = match self.stream.as_mut() {
-            Some(stream) => stream,
-            None => self
-                .stream
-                .insert(SecureStream::connect(self.addr, &self.keys).await?),
-        };
         let bytes =
             wire::encode(frame).map_err(|_| StreamError::Garbled("cannot encode a frame"))?;
+        let (stream, last_used) = match self.stream.take() {
+            Some((stream, used)) if used.elapsed() < REUSE_WITHIN => {
+                self.stream.insert((stream, used))
+            }
+            _ => self.stream.insert((
+                SecureStream::connect(self.addr, &self.keys).await?,
+                Instant::now(),
+            )),
+        };
         stream.send(&bytes).await?;
         let reply = stream.recv().await?;
+        *last_used = Instant::now();
         wire::decode_frame(&reply).map_err(|e| StreamError::Refused(e.to_string()))
     }
 }
@@ -142,7 +152,11 @@ impl Link {
     pub async fn failed(&mut self, peer: &str, what: &str, answer: Result<Frame, StreamError>) {
         match answer {
             Ok(other) => {
-                tracing::warn!(peer, answer = ?other.body, "{what}: unexpected answer to a batch")
+                tracing::warn!(
+                    peer,
+                    answer = other.body.kind(),
+                    "{what}: unexpected answer to a batch"
+                )
             }
             Err(e) => {
                 tracing::debug!(peer, error = %e, "{what}: batch not delivered, will resend")

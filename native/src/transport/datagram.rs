@@ -1,11 +1,18 @@
 //! Sealed UDP datagrams. A datagram that fails authentication is dropped before any of it is
 //! parsed; the drop is logged at debug level so that a flood of them cannot flood the log.
+//! Inside the seal each payload starts with a stamp (`replay`): a stale or replayed datagram
+//! is dropped too, and logged once in a while per source (`Refusals`).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use parking_lot::Mutex;
 use tokio::net::UdpSocket;
 
+use super::refusals::Refusals;
+use super::replay::{Rejected, Replays, Stamp, FRESH_WITHIN, STAMP_LEN};
 use super::Faults;
 use crate::crypto::{ClusterKeys, DATAGRAM_OVERHEAD};
 use crate::wire::PROTOCOL_VERSION;
@@ -18,6 +25,15 @@ pub struct Datagrams {
     socket: Arc<UdpSocket>,
     keys: ClusterKeys,
     faults: Faults,
+    stamps: Arc<Stamps>,
+}
+
+/// This node's side of the stamps: its instance and next counter, and what it has seen.
+struct Stamps {
+    instance: u64,
+    next: AtomicU64,
+    replays: Mutex<Replays>,
+    refusals: Refusals,
 }
 
 impl Datagrams {
@@ -26,6 +42,59 @@ impl Datagrams {
             socket: Arc::new(socket),
             keys,
             faults,
+            stamps: Arc::new(Stamps {
+                instance: rand::random(),
+                next: AtomicU64::new(0),
+                replays: Mutex::default(),
+                refusals: Refusals::default(),
+            }),
+        }
+    }
+
+    /// `payload` after a new stamp, sealed.
+    fn seal(&self, payload: &[u8]) -> Vec<u8> {
+        let mut stamped = Vec::with_capacity(STAMP_LEN + payload.len());
+        Stamp {
+            instance: self.stamps.instance,
+            counter: self.stamps.next.fetch_add(1, Ordering::Relaxed),
+            sent_ms: now_ms(),
+        }
+        .write(&mut stamped);
+        stamped.extend_from_slice(payload);
+        self.keys.seal_datagram(PROTOCOL_VERSION, &stamped)
+    }
+
+    /// The payload of an authentic datagram if it is neither stale nor a replay.
+    fn unstamp(&self, from: SocketAddr, mut opened: Vec<u8>) -> Option<Vec<u8>> {
+        let Some((stamp, _)) = Stamp::read(&opened) else {
+            tracing::debug!(%from, "datagram dropped: no stamp");
+            return None;
+        };
+        match self.stamps.replays.lock().check(stamp, now_ms()) {
+            Ok(()) => {
+                opened.drain(..STAMP_LEN);
+                Some(opened)
+            }
+            Err(Rejected::Stale { age_ms }) => {
+                self.stamps.refusals.note(
+                    from.ip(),
+                    "stale membership datagram dropped",
+                    &format_args!(
+                        "sent {age_ms} ms before this node's clock says now (limit {} s): a \
+                         replay, or clocks that differ; keep the nodes' clocks in sync (NTP)",
+                        FRESH_WITHIN.as_secs()
+                    ),
+                );
+                None
+            }
+            Err(Rejected::Replayed) => {
+                self.stamps.refusals.note(
+                    from.ip(),
+                    "replayed membership datagram dropped",
+                    &"a datagram this node has already taken was sent again",
+                );
+                None
+            }
         }
     }
 
@@ -40,12 +109,13 @@ impl Datagrams {
             let payload = payload.to_vec();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let sealed = this.keys.seal_datagram(PROTOCOL_VERSION, &payload);
+                let sealed = this.seal(&payload);
                 let _ = this.socket.send_to(&sealed, to).await;
             });
             return;
         }
-        let sealed = self.keys.seal_datagram(PROTOCOL_VERSION, payload);
+        let sealed = self.seal(payload);
+        self.faults.tap(to, &sealed);
         if let Err(e) = self.socket.send_to(&sealed, to).await {
             tracing::debug!(%to, error = %e, "datagram not sent");
         }
@@ -65,11 +135,22 @@ impl Datagrams {
                 continue;
             }
             match self.keys.open_datagram(&buf[..len]) {
-                Ok(payload) => return Ok((from, payload)),
+                Ok(opened) => {
+                    if let Some(payload) = self.unstamp(from, opened) {
+                        return Ok((from, payload));
+                    }
+                }
                 Err(e) => {
                     tracing::debug!(%from, len, overhead = DATAGRAM_OVERHEAD, error = %e, "datagram dropped")
                 }
             }
         }
     }
+}
+
+/// Wall-clock milliseconds, the time stamps and a joiner's clock are compared in.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

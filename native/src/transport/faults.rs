@@ -15,7 +15,12 @@ struct Plan {
     /// Fraction of datagrams and requests lost, 0.0 to 1.0.
     loss: f64,
     delay: Duration,
+    /// Sealed datagrams sent while recording, as an eavesdropper records them.
+    recorded: Option<Vec<(SocketAddr, Vec<u8>)>>,
 }
+
+/// Datagrams a recording keeps at most; later ones are not kept.
+const MAX_RECORDED: usize = 10_000;
 
 #[derive(Clone, Default, Debug)]
 pub struct Faults {
@@ -39,7 +44,34 @@ impl Faults {
     }
 
     pub fn heal(&self) {
-        *self.plan.write() = Plan::default();
+        let mut plan = self.plan.write();
+        let recorded = plan.recorded.take();
+        *plan = Plan {
+            recorded,
+            ..Plan::default()
+        };
+    }
+
+    /// Starts keeping a copy of every sealed datagram this node sends, with its destination:
+    /// what an eavesdropper on the network would record, for tests of replays.
+    pub fn record_datagrams(&self) {
+        self.plan.write().recorded = Some(Vec::new());
+    }
+
+    /// The datagrams recorded so far.
+    pub fn recorded_datagrams(&self) -> Vec<(SocketAddr, Vec<u8>)> {
+        self.plan.read().recorded.clone().unwrap_or_default()
+    }
+
+    pub(super) fn tap(&self, to: SocketAddr, sealed: &[u8]) {
+        if self.plan.read().recorded.is_none() {
+            return;
+        }
+        if let Some(recorded) = self.plan.write().recorded.as_mut() {
+            if recorded.len() < MAX_RECORDED {
+                recorded.push((to, sealed.to_vec()));
+            }
+        }
     }
 
     pub fn is_blocked(&self, peer: SocketAddr) -> bool {

@@ -1,19 +1,24 @@
 //! The only module that touches sockets: encrypted TCP streams for requests and replicated
 //! data, sealed UDP datagrams for gossip, and the fault switches tests use to cut links.
 
+mod budget;
 mod channel;
 mod datagram;
 mod faults;
 mod listener;
 mod pool;
 mod reader_thread;
+mod refusals;
+mod replay;
 mod stream;
 
+pub use budget::{held as receive_budget_held, RECEIVE_BUDGET};
 pub use channel::{Backoff, Channel, Link};
-pub use datagram::Datagrams;
+pub use datagram::{now_ms, Datagrams};
 pub use faults::Faults;
-pub use listener::{bind_pair, serve, Answer, FrameHandler, Reply};
+pub use listener::{bind_pair, serve, Answer, FrameHandler, Peer, Reply};
 pub use pool::ChannelPool;
+pub use replay::CLOCK_SKEW_MAX;
 pub use stream::{SecureStream, StreamError, StreamReader, StreamWriter, HANDSHAKE_TIMEOUT};
 
 use std::net::SocketAddr;

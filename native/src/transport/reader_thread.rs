@@ -12,10 +12,9 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::listener::{encode_reply, Answer, FrameHandler};
+use super::listener::{admitted, encode_reply, Answer, FrameHandler, Peer, IDLE_TIMEOUT};
 use super::stream::BlockingStream;
 use super::{SecureStream, StreamError};
-use crate::wire;
 
 /// Short enough to show whole in `top` and `perf` (Linux keeps 15 bytes of a thread's name).
 const THREAD_NAME: &str = "openmrs-stream";
@@ -25,8 +24,8 @@ const THREAD_NAME: &str = "openmrs-stream";
 pub async fn serve(
     stream: SecureStream,
     handler: Arc<dyn FrameHandler>,
+    peer: Peer,
 ) -> Result<(), StreamError> {
-    let peer = stream.peer();
     let stream = stream.into_blocking()?;
     let _closer = Closer(stream.socket()?);
     let (ended, end) = oneshot::channel();
@@ -34,10 +33,10 @@ pub async fn serve(
         .name(THREAD_NAME.into())
         .spawn(move || {
             // The receiver is gone only when the socket was shut down: nobody to tell.
-            let _ = ended.send(read_frames(stream, handler.as_ref()));
+            let _ = ended.send(read_frames(stream, handler.as_ref(), &peer));
         })
         .map_err(|e| {
-            tracing::warn!(peer = %peer, error = %e, "cannot start a thread to read a stream; it is closed");
+            tracing::warn!(error = %e, "cannot start a thread to read a stream; it is closed");
             StreamError::Io(e)
         })?;
     match end.await {
@@ -49,17 +48,21 @@ pub async fn serve(
     }
 }
 
-fn read_frames(mut stream: BlockingStream, handler: &dyn FrameHandler) -> Result<(), StreamError> {
+fn read_frames(
+    mut stream: BlockingStream,
+    handler: &dyn FrameHandler,
+    peer: &Peer,
+) -> Result<(), StreamError> {
     loop {
-        let bytes = match stream.recv() {
+        let bytes = match stream.recv(IDLE_TIMEOUT) {
             Ok(bytes) => bytes,
             Err(StreamError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 return Ok(())
             }
             Err(e) => return Err(e),
         };
-        let frame = wire::decode_frame(&bytes).map_err(|e| StreamError::Refused(e.to_string()))?;
-        match handler.answer_now(stream.peer(), frame) {
+        let frame = admitted(handler, peer, &bytes)?;
+        match handler.answer_now(peer, frame) {
             Answer::Now(Some(reply)) => stream.send(&encode_reply(&reply)?)?,
             Answer::Now(None) => {}
             Answer::Later(_) => {
@@ -89,18 +92,22 @@ mod tests {
     use super::*;
     use crate::transport::test_keys as keys;
     use crate::transport::{serve as listen, Reply, StreamReader, StreamWriter};
-    use crate::wire::{Body, Frame};
+    use crate::wire::{self, Body, Frame};
 
     /// Answers a frame whose text starts with "now" at once, naming the thread that answered;
     /// any other later, on the runtime.
     struct Answers;
 
     impl FrameHandler for Answers {
-        fn handle(&self, _peer: SocketAddr, _frame: Frame) -> Reply<'_> {
+        fn admits(&self, _peer: &Peer, _frame: &Frame) -> bool {
+            true
+        }
+
+        fn handle(&self, _peer: Peer, _frame: Frame) -> Reply<'_> {
             Box::pin(async { Some(text("later")) })
         }
 
-        fn answer_now(&self, _peer: SocketAddr, frame: Frame) -> Answer {
+        fn answer_now(&self, _peer: &Peer, frame: Frame) -> Answer {
             match frame.body {
                 Body::Refused { reason } if reason.starts_with("now") => {
                     let thread = std::thread::current();

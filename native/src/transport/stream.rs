@@ -2,9 +2,15 @@
 //! secret, then length-prefixed Noise transport messages.
 //!
 //! Before the handshake each side writes a five-byte preamble (magic and wire protocol), bound
-//! into the handshake as its prologue, so a tampered preamble fails authentication. A responder
-//! that refuses (another protocol, a failed handshake) answers with a plaintext reason before it
-//! closes: the reason is unauthenticated and only ever shown to a person, never acted upon.
+//! into the handshake as its prologue, so a tampered preamble fails authentication. The
+//! initiator's first handshake message carries its node name (sealed with the pre-shared key),
+//! so the responder knows which member a stream claims to come from. A responder that refuses
+//! (another protocol, a failed handshake) answers with a plaintext reason before it closes: the
+//! reason is unauthenticated and only ever shown to a person, never acted upon.
+//!
+//! A frame's buffer grows with the chunks that arrive, counted against the process's receive
+//! budget (`budget`), and once a frame has begun each chunk must follow within `CHUNK_TIMEOUT`:
+//! a peer that declares a big frame and stalls holds neither memory nor the stream for long.
 //!
 //! A stream that carries a peer's steady traffic can leave the runtime for a thread of its own
 //! (`into_blocking`): a thread blocked in `read` is woken once per frame, where a runtime task
@@ -19,8 +25,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+use super::budget::{self, Held, RECEIVE_BUDGET};
 use crate::crypto::ClusterKeys;
-use crate::wire::{MAX_FRAME_LEN, PROTOCOL_VERSION};
+use crate::wire::{self, MAX_FRAME_LEN, PROTOCOL_VERSION};
 
 const NOISE_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
 const STREAM_MAGIC: [u8; 4] = *b"OMCt";
@@ -28,13 +35,26 @@ const STREAM_MAGIC: [u8; 4] = *b"OMCt";
 const NOISE_MAX_MESSAGE: usize = 65535;
 const NOISE_TAG: usize = 16;
 const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
-const HANDSHAKE_MAX: usize = 256;
+/// A handshake message: an ephemeral key, a tag and at most a node name.
+const HANDSHAKE_MAX: usize = 512;
+/// The longest node name an initiator may introduce itself with (config.rs allows 200 bytes).
+const INTRODUCTION_MAX: usize = 200;
 /// A writer keeps its backlog's memory for the next frames up to this size, not after a big one.
 const BACKLOG_KEPT: usize = 256 * 1024;
 const STATUS_OK: u8 = 0;
 const STATUS_REFUSED: u8 = 1;
 
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Once a frame has begun, the longest wait for each of its next chunks (at most 64 KiB): a
+/// slow LAN moves one in milliseconds.
+pub const CHUNK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Big buffers dropped unfinished give their memory back to the system (`budget::give_back`).
+const GIVE_BACK_OVER: usize = 1024 * 1024;
+/// TCP keepalive: a peer that vanished without closing (a pulled cable, a dead host) is noticed
+/// in about 30 + 3 x 10 s, where a blocked read would otherwise wait forever.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_PROBES: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
@@ -58,6 +78,12 @@ pub enum StreamError {
     TooLong(usize),
     #[error("garbled frame: {0}")]
     Garbled(&'static str),
+    #[error("the peer stopped sending in the middle of a frame")]
+    Stalled,
+    #[error("a frame from '{0}', which is not a member")]
+    NotAMember(String),
+    #[error("frames being received would pass the process's budget of {RECEIVE_BUDGET} bytes")]
+    OverBudget,
 }
 
 /// Both directions of an encrypted stream. Each direction keeps its own Noise nonce, so the
@@ -66,6 +92,8 @@ pub struct SecureStream {
     reader: StreamReader,
     writer: StreamWriter,
     peer: SocketAddr,
+    /// The node name the initiator gave in the handshake; empty on the initiator's side.
+    peer_name: Arc<str>,
 }
 
 /// The receiving half.
@@ -110,6 +138,7 @@ struct Cipher {
 struct Incoming {
     frame: Vec<u8>,
     declared: usize,
+    held: Held,
 }
 
 fn handshake_state(keys: &ClusterKeys, initiator: bool) -> snow::HandshakeState {
@@ -185,10 +214,11 @@ impl SecureStream {
             .await
             .map_err(StreamError::Connect)?;
         tcp.set_nodelay(true)?;
+        keep_alive(&tcp)?;
         let mut hs = handshake_state(keys, true);
         let mut msg = vec![0u8; HANDSHAKE_MAX];
         let n = hs
-            .write_message(&[], &mut msg)
+            .write_message(keys.introduction().as_bytes(), &mut msg)
             .map_err(|_| StreamError::Garbled("cannot write the first handshake message"))?;
         tcp.write_all(&preamble()).await?;
         write_block(&mut tcp, &msg[..n]).await?;
@@ -198,16 +228,16 @@ impl SecureStream {
         match status {
             STATUS_OK => {}
             STATUS_REFUSED => {
-                return Err(StreamError::RefusedByPeer(
-                    String::from_utf8_lossy(&reply).into_owned(),
-                ))
+                return Err(StreamError::RefusedByPeer(wire::peer_text(
+                    &String::from_utf8_lossy(&reply),
+                )))
             }
             _ => return Err(StreamError::Garbled("unknown handshake status")),
         }
         let mut payload = [0u8; HANDSHAKE_MAX];
         hs.read_message(&reply, &mut payload)
             .map_err(|_| StreamError::Unauthenticated)?;
-        SecureStream::established(tcp, hs, addr)
+        SecureStream::established(tcp, hs, addr, Arc::from(""))
     }
 
     pub async fn accept(tcp: TcpStream, keys: &ClusterKeys) -> Result<SecureStream, StreamError> {
@@ -221,6 +251,7 @@ impl SecureStream {
         keys: &ClusterKeys,
     ) -> Result<SecureStream, StreamError> {
         tcp.set_nodelay(true)?;
+        keep_alive(&tcp)?;
         let peer = tcp.peer_addr()?;
         let mut theirs = [0u8; 5];
         tcp.read_exact(&mut theirs).await?;
@@ -238,23 +269,25 @@ impl SecureStream {
         read_block(&mut tcp, HANDSHAKE_MAX, &mut msg).await?;
         let mut hs = handshake_state(keys, false);
         let mut payload = [0u8; HANDSHAKE_MAX];
-        if hs.read_message(&msg, &mut payload).is_err() {
+        let Ok(introduced) = hs.read_message(&msg, &mut payload) else {
             let reason = "handshake failed: the cluster secret or cluster name differs".to_string();
             return Err(refuse(&mut tcp, reason).await);
-        }
+        };
+        let peer_name = introduction(&payload[..introduced])?;
         let mut reply = vec![0u8; HANDSHAKE_MAX];
         let n = hs
             .write_message(&[], &mut reply)
             .map_err(|_| StreamError::Garbled("cannot write the second handshake message"))?;
         tcp.write_u8(STATUS_OK).await?;
         write_block(&mut tcp, &reply[..n]).await?;
-        SecureStream::established(tcp, hs, peer)
+        SecureStream::established(tcp, hs, peer, peer_name)
     }
 
     fn established(
         tcp: TcpStream,
         handshake: snow::HandshakeState,
         peer: SocketAddr,
+        peer_name: Arc<str>,
     ) -> Result<SecureStream, StreamError> {
         let noise = Arc::new(
             handshake
@@ -276,11 +309,17 @@ impl SecureStream {
                 broken: false,
             },
             peer,
+            peer_name,
         })
     }
 
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The node name the initiator introduced itself with (responder's side only).
+    pub fn peer_name(&self) -> &Arc<str> {
+        &self.peer_name
     }
 
     pub async fn send(&mut self, frame: &[u8]) -> Result<(), StreamError> {
@@ -303,6 +342,7 @@ impl SecureStream {
             reader,
             writer,
             peer,
+            peer_name: _,
         } = self;
         if writer.broken || writer.written < writer.backlog.len() {
             return Err(StreamError::Garbled("a frame is still being written"));
@@ -335,22 +375,42 @@ impl BlockingStream {
         self.tcp.get_ref().get_ref().1.try_clone()
     }
 
-    /// As `StreamReader::recv`, blocking.
-    pub fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
-        let mut frame = Incoming::start(self.recv_chunk()?)?;
+    /// As `StreamReader::recv`, blocking; a frame that does not begin within `idle` ends the
+    /// stream with `StreamError::Timeout`.
+    pub fn recv(&mut self, idle: Duration) -> Result<Vec<u8>, StreamError> {
+        let mut frame = Incoming::start(self.recv_chunk(idle, StreamError::Timeout)?)?;
         while !frame.is_whole() {
-            frame.add(&self.recv_chunk()?);
+            let chunk = self.recv_chunk(CHUNK_TIMEOUT, StreamError::Stalled)?;
+            frame.add(&chunk)?;
         }
         frame.finish()
     }
 
-    fn recv_chunk(&mut self) -> Result<Vec<u8>, StreamError> {
+    /// The next chunk, or `late` if it does not come within `within`.
+    fn recv_chunk(&mut self, within: Duration, late: StreamError) -> Result<Vec<u8>, StreamError> {
         use std::io::Read;
+        self.tcp
+            .get_ref()
+            .get_ref()
+            .1
+            .set_read_timeout(Some(within))?;
         let mut len = [0u8; 2];
-        self.tcp.read_exact(&mut len)?;
-        self.scratch.resize(usize::from(u16::from_be_bytes(len)), 0);
-        self.tcp.read_exact(&mut self.scratch)?;
-        self.read.open(&self.scratch)
+        let read = self.tcp.read_exact(&mut len).and_then(|()| {
+            self.scratch.resize(usize::from(u16::from_be_bytes(len)), 0);
+            self.tcp.read_exact(&mut self.scratch)
+        });
+        match read {
+            Ok(()) => self.read.open(&self.scratch),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(late)
+            }
+            Err(e) => Err(StreamError::Io(e)),
+        }
     }
 
     /// As `StreamWriter::send`, blocking.
@@ -417,25 +477,71 @@ impl Incoming {
         if declared > MAX_FRAME_LEN {
             return Err(StreamError::TooLong(declared));
         }
-        let mut frame = Vec::with_capacity(declared);
-        frame.extend_from_slice(&first[4..]);
-        Ok(Incoming { frame, declared })
+        let mut incoming = Incoming {
+            frame: Vec::new(),
+            declared,
+            held: Held::default(),
+        };
+        incoming.add(&first[4..])?;
+        Ok(incoming)
     }
 
     fn is_whole(&self) -> bool {
         self.frame.len() >= self.declared
     }
 
-    fn add(&mut self, chunk: &[u8]) {
+    /// Appends a chunk, growing the buffer by what arrived (never past the declared length,
+    /// and no more than doubling it) and counting the growth against the receive budget.
+    fn add(&mut self, chunk: &[u8]) -> Result<(), StreamError> {
+        let needed = self.frame.len() + chunk.len();
+        if needed > self.frame.capacity() {
+            let target = needed
+                .max(self.frame.capacity() * 2)
+                .min(self.declared.max(needed));
+            self.held.grow(target - self.frame.capacity())?;
+            self.frame.reserve_exact(target - self.frame.len());
+        }
         self.frame.extend_from_slice(chunk);
+        Ok(())
     }
 
-    fn finish(self) -> Result<Vec<u8>, StreamError> {
+    fn finish(mut self) -> Result<Vec<u8>, StreamError> {
         if self.frame.len() != self.declared {
             return Err(StreamError::Garbled("frame longer than its length field"));
         }
-        Ok(self.frame)
+        Ok(std::mem::take(&mut self.frame))
     }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        // Only a frame left unfinished still owns its buffer here.
+        if self.frame.capacity() >= GIVE_BACK_OVER {
+            self.frame = Vec::new();
+            budget::give_back();
+        }
+    }
+}
+
+/// The node name in a first handshake message: UTF-8, at most `INTRODUCTION_MAX` bytes, no
+/// control characters (it reaches logs).
+fn introduction(payload: &[u8]) -> Result<Arc<str>, StreamError> {
+    std::str::from_utf8(payload)
+        .ok()
+        .filter(|name| name.len() <= INTRODUCTION_MAX && !name.chars().any(char::is_control))
+        .map(Arc::from)
+        .ok_or(StreamError::Garbled(
+            "the peer's introduction is not a node name",
+        ))
+}
+
+/// Turns TCP keepalive on, so that a read on a stream whose peer vanished ends.
+fn keep_alive(tcp: &TcpStream) -> std::io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_PROBES);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
 }
 
 impl StreamWriter {
@@ -495,12 +601,17 @@ impl StreamWriter {
 }
 
 impl StreamReader {
-    /// Receives one frame; an unauthenticated chunk or a length over the limit ends the stream.
-    /// Not cancel-safe: a frame read halfway is lost with the future.
+    /// Receives one frame; an unauthenticated chunk, a length over the limit or a chunk that
+    /// does not follow within `CHUNK_TIMEOUT` ends the stream. Waits as long as it takes for a
+    /// frame to begin: callers bound that. Not cancel-safe: a frame read halfway is lost with
+    /// the future.
     pub async fn recv(&mut self) -> Result<Vec<u8>, StreamError> {
         let mut frame = Incoming::start(self.recv_chunk().await?)?;
         while !frame.is_whole() {
-            frame.add(&self.recv_chunk().await?);
+            let chunk = tokio::time::timeout(CHUNK_TIMEOUT, self.recv_chunk())
+                .await
+                .map_err(|_| StreamError::Stalled)??;
+            frame.add(&chunk)?;
         }
         frame.finish()
     }

@@ -1,0 +1,427 @@
+//! What an attacker on the hospital's network can do to a node, tried against real nodes on
+//! loopback (docs/security.md lists every case and its measured outcome). Attackers connect
+//! from loopback addresses of their own (127.0.66.x), as a host of their own would.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use openmrs_cluster::crypto::{ClusterKeys, Secret};
+use openmrs_cluster::events::EventBatch;
+use openmrs_cluster::transport::{self, SecureStream};
+use openmrs_cluster::wire::{self, Body, Frame, Hello, PROTOCOL_VERSION};
+use openmrs_cluster::{ClusterError, Node};
+
+/// How long a connection that has not shown it belongs may be held: the node's deadline is
+/// 5 s (`transport::PROVE_WITHIN`), and the test allows 2 s more for a busy machine.
+const HELD_AT_MOST: Duration = Duration::from_secs(7);
+
+fn attacker(last: u8) -> IpAddr {
+    IpAddr::from([127, 0, 66, last])
+}
+
+/// The keys of the test clusters, as a node named `name` holds them: an insider's, or what an
+/// eavesdropper could use had it the secret.
+fn keys(name: &str) -> ClusterKeys {
+    ClusterKeys::derive(
+        Some(&Secret::new(SECRET)),
+        "test-cluster",
+        "unversioned",
+        PROTOCOL_VERSION,
+    )
+    .introducing(name)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A TCP connection to `to` from the address `from`.
+fn connect_from(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::new(from, 0).into())?;
+    socket.connect_timeout(&to.into(), Duration::from_secs(2))?;
+    Ok(socket.into())
+}
+
+/// Whether the node has closed `stream` (EOF or reset), waiting until `deadline` for it.
+fn closed_by_peer(stream: &mut TcpStream, deadline: Instant) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        // A deadline already past still gets one look at what the socket holds.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// The first bytes a real node sends when it opens a stream (preamble and first handshake
+/// message), as an eavesdropper on the network records them.
+fn recorded_first_message() -> Vec<u8> {
+    let rt = runtime();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let opener = tokio::spawn(async move { SecureStream::connect(addr, &keys("n0")).await });
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut recorded = vec![0u8; 7];
+        tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut recorded)
+            .await
+            .unwrap();
+        let len = u16::from_be_bytes([recorded[5], recorded[6]]) as usize;
+        let mut message = vec![0u8; len];
+        tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut message)
+            .await
+            .unwrap();
+        recorded.extend_from_slice(&message);
+        opener.abort();
+        recorded
+    })
+}
+
+#[test]
+fn a_replayed_handshake_holds_nothing_past_its_deadline_and_an_honest_node_still_joins() {
+    let ip = loopback(80);
+    let seed = free_addr(ip);
+    let a = Node::start(config("a", seed, &[seed])).unwrap();
+    let recorded = recorded_first_message();
+    let mut replays = Vec::new();
+    let mut refused_at_once = 0;
+    for i in 0..256 {
+        let Ok(mut s) = connect_from(attacker(1 + (i % 4) as u8), seed) else {
+            refused_at_once += 1;
+            continue;
+        };
+        if s.write_all(&recorded).is_ok() {
+            replays.push((Instant::now(), s));
+        }
+    }
+    let started = Instant::now();
+    let b = Node::start(config("b", free_addr(ip), &[seed])).unwrap();
+    let joined = started.elapsed();
+    println!("honest node joined {joined:?} into the replay");
+    assert!(joined < Duration::from_secs(10), "{joined:?}");
+    let held = replays
+        .iter_mut()
+        .map(|(at, s)| closed_by_peer(s, *at + HELD_AT_MOST))
+        .filter(|closed| !closed)
+        .count();
+    println!(
+        "{} replays connected, {refused_at_once} refused at once, {held} still open after {:?}",
+        replays.len(),
+        started.elapsed()
+    );
+    assert_eq!(held, 0, "replayed handshakes still held");
+    wait_for("both members", Duration::from_secs(5), || {
+        names(&a) == ["a", "b"] && names(&b) == ["a", "b"]
+    });
+}
+
+#[test]
+fn idle_connections_do_not_keep_an_honest_node_out() {
+    let ip = loopback(81);
+    let seed = free_addr(ip);
+    let a = Node::start(config("a", seed, &[seed])).unwrap();
+    let flood = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for _ in 0..2000 {
+            if let Ok(s) = connect_from(attacker(5), seed) {
+                open.push((Instant::now(), s));
+            }
+        }
+        open
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let b = Node::start(config("b", free_addr(ip), &[seed])).unwrap();
+    let joined = started.elapsed();
+    let mut idle = flood.join().unwrap();
+    println!(
+        "honest node joined {joined:?} into a flood of {} idle connections",
+        idle.len()
+    );
+    assert!(joined < Duration::from_secs(10), "{joined:?}");
+    let held = idle
+        .iter_mut()
+        .map(|(at, s)| closed_by_peer(s, *at + HELD_AT_MOST))
+        .filter(|closed| !closed)
+        .count();
+    assert_eq!(held, 0, "idle connections still held");
+    assert_eq!(names(&a), ["a", "b"]);
+    drop(b);
+}
+
+/// Forwards what the client sends to `to` until `limit` bytes have passed, then holds the
+/// connection to `to` without sending more; reports when `to` closed it.
+fn stalling_proxy(
+    rt: &tokio::runtime::Runtime,
+    from: IpAddr,
+    to: SocketAddr,
+    limit: usize,
+    forwarded: Arc<AtomicUsize>,
+) -> (SocketAddr, tokio::sync::oneshot::Receiver<Instant>) {
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind((from, 0)))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (client, _) = listener.accept().await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(from, 0)).unwrap();
+        let node = socket.connect(to).await.unwrap();
+        let (mut client_in, mut client_out) = client.into_split();
+        let (mut node_in, mut node_out) = node.into_split();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut passed = 0;
+            while passed < limit {
+                let n = match client_in
+                    .read(&mut buf[..(limit - passed).min(64 * 1024)])
+                    .await
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if node_out.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+                passed += n;
+                forwarded.fetch_add(n, Ordering::SeqCst);
+            }
+            // Hold the node's side open, sending nothing more.
+            std::future::pending::<()>().await;
+            drop(node_out);
+        });
+        let mut buf = vec![0u8; 4096];
+        loop {
+            match node_in.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let _ = client_out.write_all(&buf[..n]).await;
+                }
+            }
+        }
+        let _ = closed_tx.send(Instant::now());
+    });
+    (addr, closed_rx)
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[test]
+fn half_sent_frames_are_dropped_and_hold_at_most_the_receive_budget() {
+    let ip = loopback(82);
+    let seed = free_addr(ip);
+    let _a = Node::start(config("a", seed, &[seed])).unwrap();
+    let rt = runtime();
+    let before = rss_bytes();
+    let streams = 24;
+    let half = 8_000_000;
+    let mut closed = Vec::new();
+    let mut peak_held = 0;
+    let started = Instant::now();
+    for _ in 0..streams {
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let (proxy, closed_at) =
+            stalling_proxy(&rt, attacker(6), seed, half, Arc::clone(&forwarded));
+        // A key holder declares a frame of 16 MiB and sends half of it.
+        let sender = rt.spawn(async move {
+            let (_reader, mut writer) = SecureStream::connect(proxy, &keys("insider"))
+                .await
+                .unwrap()
+                .split();
+            let _ = writer.send(&vec![7u8; wire::MAX_FRAME_LEN]).await;
+        });
+        let until = Instant::now() + Duration::from_secs(10);
+        while forwarded.load(Ordering::SeqCst) < half && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sender.abort();
+        peak_held = peak_held.max(transport::receive_budget_held());
+        closed.push(closed_at);
+    }
+    let peak_rss = rss_bytes();
+    assert!(peak_held <= transport::RECEIVE_BUDGET);
+    for closed_at in closed {
+        let at = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(15), closed_at).await })
+            .expect("the node closes a stalled stream")
+            .unwrap();
+        assert!(at.duration_since(started) < Duration::from_secs(60));
+    }
+    wait_for("the budget given back", Duration::from_secs(5), || {
+        transport::receive_budget_held() == 0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_bytes();
+    println!(
+        "rss before {} MB, with {streams} half frames {} MB (budget held at most {} MB), after {} MB",
+        before >> 20,
+        peak_rss >> 20,
+        peak_held >> 20,
+        after >> 20
+    );
+    assert!(
+        after < before + 64 * 1024 * 1024,
+        "memory not given back: {} MB before, {} MB after",
+        before >> 20,
+        after >> 20
+    );
+}
+
+#[test]
+fn frames_from_a_node_that_is_not_a_member_are_dropped() {
+    let ip = loopback(83);
+    let seed = free_addr(ip);
+    let a = Node::start(config("a", seed, &[seed])).unwrap();
+    let subscription = a.events_subscribe("t", 100).unwrap();
+    let rt = runtime();
+    let batch = Frame::new(Body::Events(EventBatch {
+        publisher: 42,
+        origin: "ghost".into(),
+        events: vec![openmrs_cluster::events::Event {
+            seq: 1,
+            topic: "t".into(),
+            payload: bytes::Bytes::from_static(b"from a stranger"),
+        }],
+        ack: true,
+        interest: 0,
+    }));
+    let answer = rt.block_on(async {
+        let mut stream = SecureStream::connect(seed, &keys("ghost")).await.unwrap();
+        stream.send(&wire::encode(&batch).unwrap()).await.unwrap();
+        stream.recv().await
+    });
+    assert!(
+        answer.is_err(),
+        "the node answered a non-member: {answer:?}"
+    );
+    let delivered = a
+        .events_poll(subscription, Duration::from_millis(500), 10)
+        .unwrap()
+        .unwrap_or_default();
+    assert!(delivered.is_empty(), "a non-member's event was delivered");
+}
+
+/// Answers every connection as a stranger would: a refusal in plain text, with control
+/// characters meant to forge log lines.
+fn stranger(ip: IpAddr) -> SocketAddr {
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let text = b"no\nERROR forged line\x1b[31m";
+            let mut out = vec![1u8];
+            out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+            out.extend_from_slice(text);
+            let _ = s.write_all(&out);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_stranger_on_one_seed_does_not_end_the_start_and_its_text_is_cleaned() {
+    let ip = loopback(84);
+    let seed = free_addr(ip);
+    let liar = stranger(attacker(7));
+    let a = Node::start(config("a", seed, &[seed])).unwrap();
+    let b = Node::start(config("b", free_addr(ip), &[liar, seed])).unwrap();
+    wait_for("b joined", Duration::from_secs(5), || {
+        names(&a) == ["a", "b"]
+    });
+    let mut alone = config("c", free_addr(ip), &[liar]);
+    alone.join_timeout = Duration::from_secs(3);
+    let err = Node::start(alone).err().expect("refused by every seed");
+    let message = err.to_string();
+    assert!(matches!(err, ClusterError::Refused(_)), "{message}");
+    assert!(
+        message.contains("forged line") && !message.chars().any(char::is_control),
+        "{message:?}"
+    );
+    drop(b);
+}
+
+#[test]
+fn a_joiner_whose_clock_is_far_off_is_refused_saying_so() {
+    let ip = loopback(85);
+    let seed = free_addr(ip);
+    let _a = Node::start(config("a", seed, &[seed])).unwrap();
+    let rt = runtime();
+    let reply = rt.block_on(async {
+        let hello = Frame::new(Body::Hello(Hello {
+            cluster_name: "test-cluster".into(),
+            node: openmrs_cluster::membership::NodeIdentity::new(
+                "late".into(),
+                free_addr(ip),
+                "unversioned".into(),
+                9,
+            ),
+            clock_ms: transport::now_ms() - 60_000,
+        }));
+        let mut stream = SecureStream::connect(seed, &keys("late")).await.unwrap();
+        stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
+        wire::decode_frame(&stream.recv().await.unwrap()).unwrap()
+    });
+    match reply.body {
+        Body::Refused { reason } => assert!(reason.contains("clock"), "{reason}"),
+        other => panic!("not refused: {}", other.kind()),
+    }
+}
+
+#[test]
+fn a_departed_nodes_replayed_datagrams_do_not_bring_it_back() {
+    let ip = loopback(86);
+    let nodes = start_cluster(ip, 3, 3);
+    let ghost = &nodes[2];
+    ghost.faults().record_datagrams();
+    std::thread::sleep(Duration::from_secs(2));
+    let recorded = ghost.faults().recorded_datagrams();
+    assert!(!recorded.is_empty());
+    ghost.close();
+    wait_for("the ghost gone", Duration::from_secs(5), || {
+        names(&nodes[0]) == ["n0", "n1"]
+    });
+    // Past foca's memory of departed members (30 s), as in the attack that revived ghosts.
+    std::thread::sleep(Duration::from_secs(32));
+    let eavesdropper = UdpSocket::bind((attacker(8), 0)).unwrap();
+    let replayed_at = Instant::now();
+    while replayed_at.elapsed() < Duration::from_secs(3) {
+        for (to, datagram) in &recorded {
+            let _ = eavesdropper.send_to(datagram, to);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for node in &nodes[..2] {
+            assert_eq!(names(node), ["n0", "n1"], "the ghost came back");
+        }
+    }
+}
