@@ -125,7 +125,6 @@ pub struct BlockingStream {
     read: Cipher,
     write: Cipher,
     scratch: Vec<u8>,
-    peer: SocketAddr,
 }
 
 /// One direction's Noise state: the transport keys and the next message's nonce.
@@ -338,12 +337,7 @@ impl SecureStream {
     /// The same stream for a thread of its own, which blocks on the socket. Must be called
     /// between frames: with nothing left to write, and after a whole frame was read.
     pub fn into_blocking(self) -> Result<BlockingStream, StreamError> {
-        let SecureStream {
-            reader,
-            writer,
-            peer,
-            peer_name: _,
-        } = self;
+        let SecureStream { reader, writer, .. } = self;
         if writer.broken || writer.written < writer.backlog.len() {
             return Err(StreamError::Garbled("a frame is still being written"));
         }
@@ -360,16 +354,11 @@ impl SecureStream {
             read: reader.cipher,
             write: writer.cipher,
             scratch: reader.scratch,
-            peer,
         })
     }
 }
 
 impl BlockingStream {
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
     /// Another handle on the socket, to shut it down from elsewhere and so end a blocked read.
     pub fn socket(&self) -> std::io::Result<std::net::TcpStream> {
         self.tcp.get_ref().get_ref().1.try_clone()
