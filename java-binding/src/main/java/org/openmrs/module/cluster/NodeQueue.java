@@ -31,11 +31,13 @@ final class NodeQueue<T extends Serializable> implements ClusterQueue<T> {
     private final NativeNode node;
     private final String name;
     private final ClassLoader creatorLoader;
+    private final AllowedClasses allowed;
 
-    NodeQueue(NativeNode node, String name, ClassLoader creatorLoader) {
+    NodeQueue(NativeNode node, String name, ClassLoader creatorLoader, AllowedClasses allowed) {
         this.node = node;
         this.name = name;
         this.creatorLoader = creatorLoader;
+        this.allowed = allowed;
     }
 
     /**
@@ -96,8 +98,9 @@ final class NodeQueue<T extends Serializable> implements ClusterQueue<T> {
         long claimId = ByteBuffer.wrap(claimed, 0, CLAIM_ID_BYTES).getLong();
         Object item;
         try {
-            item = ItemSerializer.fromBytes(claimed, CLAIM_ID_BYTES, claimed.length - CLAIM_ID_BYTES, creatorLoader);
-        } catch (IOException | ClassNotFoundException | ClassCastException e) {
+            item = ItemSerializer.fromBytes(claimed, CLAIM_ID_BYTES, claimed.length - CLAIM_ID_BYTES, creatorLoader,
+                    allowed, "queue '" + name + "'");
+        } catch (IOException | ClassNotFoundException | RuntimeException e) {
             ClusterException unreadable = new ClusterException("an item of queue '" + name
                     + "' cannot be read on node '" + node.name() + "' (" + e + "); it was put back in the queue:"
                     + " make its class visible to the thread's context class loader", e);

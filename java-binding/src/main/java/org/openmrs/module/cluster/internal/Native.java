@@ -221,8 +221,6 @@ public final class Native {
 
     public static native void cacheClear(long handle, long cache);
 
-    public static native boolean cacheContains(long handle, long cache, byte[] key);
-
     /** Entries this node holds (expired ones not yet swept may count). */
     public static native long cacheSize(long handle, long cache);
 
