@@ -126,6 +126,65 @@ public class PeerBytesTest {
     }
 
     @Test(timeout = 30_000)
+    public void aQueueItemOfARefusedClassBecomesADeadLetterAndTheNextItemIsClaimed() {
+        Cluster cluster = nodes.start();
+        ClusterQueue<Serializable> queue = cluster.queue("q");
+        SideEffectOnRead gadget = new SideEffectOnRead(marker.toString());
+        long offeredAt = System.currentTimeMillis();
+        queue.offer(gadget);
+        queue.offer("next");
+        queue.offer(gadget);
+        Claim<Serializable> next = queue.poll(Duration.ZERO).orElseThrow(
+                () -> new AssertionError("a poll that does not wait still goes past a dead letter to the next item"));
+        assertEquals("next", next.item());
+        assertEquals("the item claimed counts, the dead letter does not", 2, queue.size());
+        next.ack();
+        assertFalse(queue.poll(Duration.ofMillis(200)).isPresent());
+        assertEquals(0, queue.size());
+        assertFalse("the class's readObject ran", Files.exists(marker));
+        List<String> logged = log.warnings(SideEffectOnRead.class.getName());
+        assertEquals("the refusal once, the first dead letter of its kind once: " + logged, 2, logged.size());
+
+        List<DeadLetter> dead = queue.deadLetters();
+        assertEquals(dead.toString(), 2, dead.size());
+        DeadLetter first = dead.get(0);
+        assertTrue(first.id() < dead.get(1).id());
+        assertEquals(cluster.nodeName(), first.node());
+        assertTrue(first.reason(), first.reason().contains(SideEffectOnRead.class.getName()));
+        assertTrue(first.reason(), first.reason().contains("allow-list"));
+        long at = first.time().toEpochMilli();
+        assertTrue(at + " vs " + offeredAt, at >= offeredAt && at <= System.currentTimeMillis());
+        assertArrayEquals(ItemSerializer.toBytes(gadget, "the gadget"), first.bytes());
+
+        assertTrue(queue.removeDeadLetter(first.id()));
+        assertFalse(queue.removeDeadLetter(first.id()));
+        assertEquals(1, queue.deadLetters().size());
+        assertEquals(1, queue.clearDeadLetters());
+        assertEquals(List.of(), queue.deadLetters());
+        assertThrows(IllegalArgumentException.class, () -> queue.removeDeadLetter(0));
+    }
+
+    @Test(timeout = 30_000)
+    public void garbledBytesAndUnknownClassesBecomeDeadLettersToo() {
+        Cluster cluster = nodes.start();
+        ClusterQueue<Serializable> queue = cluster.queue("q");
+        long handle = NativeNode.of(cluster).handle();
+        byte[] unknown = ItemSerializer.toBytes(new Renamed(), "an item");
+        String from = Renamed.class.getName();
+        byte[] renamed = new String(unknown, StandardCharsets.ISO_8859_1)
+                .replace(from, from.replace("Renamed", "Unknown")).getBytes(StandardCharsets.ISO_8859_1);
+        Native.queueOffer(handle, "q", "not a serialized object".getBytes(StandardCharsets.UTF_8));
+        Native.queueOffer(handle, "q", renamed);
+        queue.offer("next");
+        assertEquals("next", queue.poll(WAIT).get().item());
+        List<DeadLetter> dead = queue.deadLetters();
+        assertEquals(dead.toString(), 2, dead.size());
+        assertTrue(dead.get(0).reason(), dead.get(0).reason().contains("StreamCorruptedException"));
+        assertTrue(dead.get(1).reason(), dead.get(1).reason().contains("ClassNotFoundException"));
+        assertTrue(dead.get(1).reason(), dead.get(1).reason().contains("PeerBytesTest$Unknown"));
+    }
+
+    @Test(timeout = 30_000)
     public void theConfiguredAllowListAdmitsAClass() throws Exception {
         Cluster cluster = nodes.start(ClusterConfig.builder().serializationAllow("com.example.untrusted.*"));
         ClusterCache<String, Object> cache = cluster.cache("c");
