@@ -72,11 +72,6 @@ final class InputLimits implements InvocationHandler {
         }
     }
 
-    /** Whether limits beyond the class allow-list apply on this JVM. */
-    static boolean available() {
-        return API != null;
-    }
-
     /** Why this stream's filter refused it, or null if it did not. */
     String rejection() {
         return rejection;
