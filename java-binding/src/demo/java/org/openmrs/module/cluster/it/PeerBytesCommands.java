@@ -34,7 +34,8 @@ import com.example.untrusted.SideEffectOnRead;
  * <li>{@code peek <cache> <key>}: {@code PEEK <cache> <key> <containsKey> <value, or null>}</li>
  * <li>{@code take <queue>} (in the background): polls up to 10 s and acknowledges;
  * {@code TAKEN <queue> <item, or none>}</li>
- * <li>{@code dead <queue>}: {@code DEAD <queue> <count> <reasons, separated by |>}</li>
+ * <li>{@code dead <queue>}: {@code DEAD <queue> <count> <node>: <reason>|...}, per dead letter the node
+ * that set it aside and why</li>
  * </ul>
  */
 final class PeerBytesCommands {
@@ -96,7 +97,7 @@ final class PeerBytesCommands {
                 return () -> {
                     List<String> reasons = new ArrayList<String>();
                     for (DeadLetter letter : queue(words[1]).deadLetters()) {
-                        reasons.add(letter.reason());
+                        reasons.add(letter.node() + ": " + letter.reason());
                     }
                     return "DEAD " + words[1] + " " + reasons.size() + " " + String.join("|", reasons);
                 };

@@ -24,8 +24,9 @@ import com.example.untrusted.SideEffectOnRead;
  * marker file wherever it is read) through events, a replicated cache and a queue, to a node with
  * the default allow-list and to one that allows the class. Both JVMs have the class on their
  * classpath, so only the allow-list keeps the first from reading it: there the event is dropped,
- * the cache value is absent, the queue item is a dead letter, the next message, value and item
- * arrive, the refusal is logged once, and no marker file appears; the second reads all three
+ * the cache value is absent, the queue item is a dead letter (which the sender's replica lists
+ * too), the next message, value and item arrive, the refusal is logged once, and no marker file
+ * appears; the second reads all three
  * (the marker files appear), which shows what the first was kept from.
  */
 public class PeerBytesIT {
@@ -65,8 +66,11 @@ public class PeerBytesIT {
         assertEquals("true after", awaitAnswer(refusing, "peek c n2-after", "PEEK c n2-after", "true after"));
         assertEquals("false null", refusing.ask("peek c n2", "PEEK c n2", 10_000));
         assertEquals("after", refusing.ask("take q-n2", "TAKEN q-n2", 15_000));
+        String refusal = "1 n2: class " + GADGET + " refused: not on the allow-list";
         String dead = refusing.ask("dead q-n2", "DEAD q-n2", 10_000);
-        assertTrue(dead, dead.startsWith("1 class " + GADGET + " refused: not on the allow-list"));
+        assertTrue(dead, dead.startsWith(refusal));
+        String deadOnSender = awaitAnswer(sender, "dead q-n2", "DEAD q-n2", "(cluster.serialization.allow)");
+        assertTrue("the dead letter is in every replica: " + deadOnSender, deadOnSender.startsWith(refusal));
         for (String channel : List.of("event", "cache", "queue")) {
             assertFalse("n2 read the " + channel + ": its readObject ran", Files.exists(marker("n2", channel)));
         }
