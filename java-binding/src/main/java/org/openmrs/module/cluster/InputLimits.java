@@ -132,7 +132,10 @@ final class InputLimits implements InvocationHandler {
         final Object rejected;
         final Object undecided;
         final Method jvmWide;
-        /** Java 9: {@code ObjectInputStream.setObjectInputFilter(filter)}; 8: static {@code Config.setObjectInputFilter(in, filter)}. */
+        /**
+         * Java 9: {@code ObjectInputStream.setObjectInputFilter(filter)}; 8: the static
+         * {@code Config.setObjectInputFilter(in, filter)}.
+         */
         final Method setter;
         final boolean onStream;
 

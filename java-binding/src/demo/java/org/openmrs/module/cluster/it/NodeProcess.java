@@ -180,8 +180,8 @@ public final class NodeProcess {
                 if (command == null) {
                     out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
                             + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
-                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", " + CacheCommands.KNOWN
-                            + ", " + PeerBytesCommands.KNOWN);
+                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", "
+                            + CacheCommands.KNOWN + ", " + PeerBytesCommands.KNOWN);
                 } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])
                         || CacheCommands.LONG_RUNNING.contains(words[0])
                         || PeerBytesCommands.LONG_RUNNING.contains(words[0])) {

@@ -82,7 +82,8 @@ public class PeerBytesIT {
         awaitAnswer(allowing, "peek c n3-after", "PEEK c n3-after", "true after");
         String peeked = allowing.ask("peek c n3", "PEEK c n3", 10_000);
         assertEquals("true SideEffectOnRead{" + marker("n3", "cache") + "}", peeked);
-        assertEquals("SideEffectOnRead{" + marker("n3", "queue") + "}", allowing.ask("take q-n3", "TAKEN q-n3", 15_000));
+        assertEquals("SideEffectOnRead{" + marker("n3", "queue") + "}",
+                allowing.ask("take q-n3", "TAKEN q-n3", 15_000));
         assertEquals("0", allowing.ask("dead q-n3", "DEAD q-n3", 10_000));
         for (String channel : List.of("event", "cache", "queue")) {
             assertTrue("n3, which allows the class, read the " + channel, Files.exists(marker("n3", channel)));

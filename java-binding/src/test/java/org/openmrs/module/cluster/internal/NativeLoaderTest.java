@@ -43,7 +43,8 @@ public class NativeLoaderTest {
         Path other = NativeLoader.extract(new ByteArrayInputStream(library));
         try {
             Path directory = copy.getParent();
-            assertEquals(Paths.get(System.getProperty("java.io.tmpdir")).toRealPath(), directory.getParent().toRealPath());
+            assertEquals(Paths.get(System.getProperty("java.io.tmpdir")).toRealPath(),
+                    directory.getParent().toRealPath());
             assertNotEquals("each load gets a directory of its own", directory, other.getParent());
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(directory)));
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
