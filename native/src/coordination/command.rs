@@ -65,6 +65,20 @@ pub enum Command {
         id: u64,
         done: bool,
     },
+    /// Moves a claimed item its holder cannot read to the queue's dead letters, so that it no
+    /// longer blocks the line; `at_ms` is the proposer's wall clock, which the dead letter shows.
+    SetAside {
+        queue: String,
+        session: u64,
+        id: u64,
+        reason: String,
+        at_ms: u64,
+    },
+    /// Removes the dead letter `id`, or every dead letter of the queue with `None`.
+    ClearDeadLetters {
+        queue: String,
+        id: Option<u64>,
+    },
     JoinSchedule {
         name: String,
         session: u64,
@@ -101,6 +115,13 @@ pub enum Outcome {
     },
     Empty,
     AlreadyRan,
+    /// An item became a dead letter; `displaced`: the one dropped to keep the bound, if any.
+    SetAside {
+        displaced: Option<u64>,
+    },
+    Removed {
+        count: u64,
+    },
 }
 
 /// What applying a command changed that local waiters care about.

@@ -9,5 +9,6 @@ mod state;
 mod waiters;
 
 pub use command::{Command, Effects, Grant, Outcome, Owner};
+pub use queues::{DeadLetter, MAX_DEAD_LETTERS};
 pub use state::CoordinationState;
 pub use waiters::{WaitResult, Waiters};

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::queues::Queues;
+use super::queues::{DeadLetter, Queues};
 use super::schedules::Schedules;
 use super::{Command, Effects, Grant, Outcome, Owner};
 
@@ -143,6 +143,19 @@ impl CoordinationState {
                 }
                 outcome
             }
+            Command::SetAside {
+                queue,
+                session,
+                id,
+                reason,
+                at_ms,
+            } => match self.sessions.get(session) {
+                Some(node) => self
+                    .queues
+                    .set_aside(queue, *session, *id, reason, *at_ms, node),
+                None => Outcome::NoSession,
+            },
+            Command::ClearDeadLetters { queue, id } => self.queues.clear_dead_letters(queue, *id),
             Command::JoinSchedule { name, session } => {
                 self.with_session(*session, |s| s.schedules.join(name, *session))
             }
@@ -293,6 +306,10 @@ impl CoordinationState {
         self.queues.size(queue)
     }
 
+    pub fn dead_letters(&self, queue: &str) -> Vec<DeadLetter> {
+        self.queues.dead_letters(queue)
+    }
+
     pub fn schedule_owner(&self, name: &str) -> Option<u64> {
         self.schedules.owner(name)
     }
@@ -426,6 +443,44 @@ mod tests {
         };
         assert_eq!(s.apply(&try_b).0, Outcome::Busy);
         assert_eq!(acquire(&mut s, A, 1).0, Outcome::Granted { fence: 1 });
+    }
+
+    #[test]
+    fn a_dead_letter_names_the_node_of_the_session_that_set_it_aside() {
+        let mut s = state();
+        s.apply(&Command::Offer {
+            queue: "q".into(),
+            payload: b"x".to_vec(),
+        });
+        let Outcome::Claimed { id, .. } = s
+            .apply(&Command::Claim {
+                queue: "q".into(),
+                session: 2,
+            })
+            .0
+        else {
+            panic!("expected a claim");
+        };
+        let set_aside = |session| Command::SetAside {
+            queue: "q".into(),
+            session,
+            id,
+            reason: "refused".into(),
+            at_ms: 9,
+        };
+        assert_eq!(s.apply(&set_aside(3)).0, Outcome::NoSession);
+        assert_eq!(
+            s.apply(&set_aside(2)).0,
+            Outcome::SetAside { displaced: None }
+        );
+        let letters = s.dead_letters("q");
+        assert_eq!((letters[0].node.as_str(), letters[0].at_ms), ("b", 9));
+        assert_eq!(s.queue_size("q"), 0);
+        let clear = Command::ClearDeadLetters {
+            queue: "q".into(),
+            id: None,
+        };
+        assert_eq!(s.apply(&clear).0, Outcome::Removed { count: 1 });
     }
 
     #[test]

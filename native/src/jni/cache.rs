@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use jni::objects::{JByteArray, JClass, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong};
+use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use super::errors::Failure;
@@ -99,20 +99,6 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheClea
     cache: jlong,
 ) {
     on_node(env, handle, |_, node| Ok(node.cache_clear(cache as u64)?))
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheContains<'local>(
-    env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    cache: jlong,
-    key: JByteArray<'local>,
-) -> jboolean {
-    on_node(env, handle, |env, node| {
-        let key = bytes(env, &key, "key")?;
-        Ok(node.cache_get(cache as u64, &key)?.is_some())
-    })
 }
 
 #[unsafe(no_mangle)]

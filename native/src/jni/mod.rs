@@ -88,15 +88,23 @@ fn poll_arrays<'local, B: AsRef<[u8]>>(
         let Some(items) = poll(&node)? else {
             return Ok(JObjectArray::<JByteArray>::null());
         };
-        let array = JObjectArray::<JByteArray>::new(env, items.len(), JByteArray::null())?;
-        for (i, item) in items.iter().enumerate() {
-            let bytes = env.byte_array_from_slice(item.as_ref())?;
-            array.set_element(env, i, &bytes)?;
-            env.delete_local_ref(bytes);
-        }
-        Ok(array)
+        byte_arrays(env, &items)
     })
     .resolve::<ThrowJava>()
+}
+
+fn byte_arrays<'local, B: AsRef<[u8]>>(
+    env: &mut Env<'local>,
+    items: &[B],
+) -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
+    let array = JObjectArray::<JByteArray>::new(env, items.len(), JByteArray::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let bytes = env.byte_array_from_slice(item.as_ref())?;
+        array.set_element(env, i, &bytes)?;
+        // Long arrays would otherwise pile up local references until the call returns.
+        env.delete_local_ref(bytes);
+    }
+    Ok(array)
 }
 
 fn string_array<'local>(

@@ -1,12 +1,16 @@
 //! Work queues as a node offers them to the Java side: offer, claim (waiting for an offer, not
-//! polling), acknowledge or release. A claim belongs to this node's session, so the claims of a
-//! node that dies or leaves go back to the queue when its session ends.
+//! polling), acknowledge or release, or set aside as a dead letter an item Java cannot read. A
+//! claim belongs to this node's session, so the claims of a node that dies or leaves go back to
+//! the queue when its session ends.
 
 use std::time::{Duration, Instant};
 
 use super::Node;
-use crate::coordination::{Command, Outcome};
+use crate::coordination::{Command, DeadLetter, Outcome, MAX_DEAD_LETTERS};
 use crate::error::{ClusterError, Result};
+
+/// The longest reason a dead letter keeps, in bytes: it is replicated and held in the state.
+const MAX_REASON_BYTES: usize = 512;
 
 fn unexpected(outcome: Outcome) -> ClusterError {
     ClusterError::Protocol(format!("unexpected outcome {outcome:?}"))
@@ -63,9 +67,77 @@ impl Node {
         Ok(self.propose(command)? == Outcome::Done)
     }
 
+    /// Moves a claim this node cannot read to its queue's dead letters with `reason` (cut to
+    /// `MAX_REASON_BYTES`), set aside at `at_ms` on this node's wall clock. `Ok(false)`: this
+    /// node no longer holds the claim.
+    pub fn queue_set_aside(&self, queue: &str, id: u64, reason: &str, at_ms: u64) -> Result<bool> {
+        self.ensure_lease()?;
+        let command = Command::SetAside {
+            queue: queue.to_string(),
+            session: self.consensus.session(),
+            id,
+            reason: cut(reason, MAX_REASON_BYTES).to_string(),
+            at_ms,
+        };
+        match self.propose(command)? {
+            Outcome::SetAside { displaced } => {
+                if let Some(old) = displaced {
+                    tracing::warn!(
+                        "queue '{queue}' holds {MAX_DEAD_LETTERS} dead letters, its most: dead letter {old} was \
+                         dropped to keep item {id}"
+                    );
+                }
+                Ok(true)
+            }
+            Outcome::NotOwner | Outcome::NoSession => Ok(false),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The queue's dead letters as this node's replica has them, the first offered first.
+    pub fn queue_dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>> {
+        self.ensure_open()?;
+        Ok(self.consensus.read(|s| s.dead_letters(queue)))
+    }
+
+    /// Removes the dead letter `id`, or all of the queue's with `None`; how many went.
+    pub fn queue_clear_dead_letters(&self, queue: &str, id: Option<u64>) -> Result<u64> {
+        self.ensure_lease()?;
+        let command = Command::ClearDeadLetters {
+            queue: queue.to_string(),
+            id,
+        };
+        match self.propose(command)? {
+            Outcome::Removed { count } => Ok(count),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Items offered and not yet acknowledged, as this node's replica has them.
     pub fn queue_size(&self, queue: &str) -> Result<u64> {
         self.ensure_open()?;
         Ok(self.consensus.read(|s| s.queue_size(queue)))
+    }
+}
+
+/// The longest start of `text` within `max` bytes that ends on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn a_reason_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("abc", 8), "abc");
+        assert_eq!(cut("abc", 2), "ab");
+        assert_eq!(cut("é", 1), "");
+        assert_eq!(cut("aé", 2), "a");
     }
 }

@@ -47,14 +47,17 @@ public final class Cluster implements AutoCloseable {
     private final String address;
     private final ConcurrentMap<String, ClusterLock> locks = new ConcurrentHashMap<String, ClusterLock>();
     private final ConcurrentMap<String, NodeQueue<?>> queues = new ConcurrentHashMap<String, NodeQueue<?>>();
+    /** What Java serialization may read from other nodes' bytes, for every feature of this node. */
+    private final AllowedClasses allowed;
     private final NodeCaches caches;
     private final NodeScheduler scheduler;
     private final PanicWatch panicWatch;
 
-    private Cluster(NativeNode node, String address, long cacheOpenWaitMs) {
+    private Cluster(NativeNode node, String address, long cacheOpenWaitMs, AllowedClasses allowed) {
         this.node = node;
         this.address = address;
-        this.caches = new NodeCaches(node, cacheOpenWaitMs);
+        this.allowed = allowed;
+        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed);
         this.scheduler = new NodeScheduler(node);
         this.panicWatch = new PanicWatch(node);
     }
@@ -91,7 +94,7 @@ public final class Cluster implements AutoCloseable {
         try {
             // A cache opened soon after the join waits for the members' entries as long as the join may.
             Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle),
-                    config.joinTimeout().toMillis());
+                    config.joinTimeout().toMillis(), AllowedClasses.with(config.serializationAllow()));
             register(cluster);
             return cluster;
         } catch (RuntimeException e) {
@@ -181,7 +184,7 @@ public final class Cluster implements AutoCloseable {
 
     public ClusterEvents events() {
         node.ensureOpen();
-        return new NodeEvents(node.handle(), node.name());
+        return new NodeEvents(node.handle(), node.name(), allowed);
     }
 
     /** Runs tasks on one node of the cluster at a time; see {@link NodeScheduler}. */
@@ -200,7 +203,8 @@ public final class Cluster implements AutoCloseable {
         Objects.requireNonNull(name, "name");
         node.ensureOpen();
         ClassLoader creator = creatorLoader();
-        return (ClusterQueue<T>) queues.computeIfAbsent(name, queueName -> new NodeQueue<T>(node, queueName, creator));
+        return (ClusterQueue<T>) queues.computeIfAbsent(name,
+                queueName -> new NodeQueue<T>(node, queueName, creator, allowed));
     }
 
     /**

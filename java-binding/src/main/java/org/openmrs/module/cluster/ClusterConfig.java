@@ -33,6 +33,9 @@ import java.util.Properties;
  * <li>{@code cluster.app.version}: default "unversioned"</li>
  * <li>{@code cluster.join.timeout.ms}: default 30000</li>
  * <li>{@code cluster.raft.voters}: default 3, from 1 to 9</li>
+ * <li>{@code cluster.panic.timeout.ms}: default 5000, at least 2500</li>
+ * <li>{@code cluster.serialization.allow}: default none; classes and packages ({@code com.example.*})
+ * that Java serialization may read from other nodes, besides the defaults of {@link #serializationAllow()}</li>
  * </ul>
  */
 public final class ClusterConfig {
@@ -47,11 +50,12 @@ public final class ClusterConfig {
     private static final String JOIN_TIMEOUT_MS = "cluster.join.timeout.ms";
     private static final String RAFT_VOTERS = "cluster.raft.voters";
     private static final String PANIC_TIMEOUT_MS = "cluster.panic.timeout.ms";
+    private static final String SERIALIZATION_ALLOW = "cluster.serialization.allow";
     /** Shorter, a node would panic during an ordinary leader failover. */
     private static final long MIN_PANIC_TIMEOUT_MS = 2500;
     private static final List<String> KNOWN_KEYS = Collections.unmodifiableList(Arrays.asList(
             NAME, NODE_NAME, BIND, SEEDS, SECRET, DATA_DIR, APP_VERSION, JOIN_TIMEOUT_MS, RAFT_VOTERS,
-            PANIC_TIMEOUT_MS));
+            PANIC_TIMEOUT_MS, SERIALIZATION_ALLOW));
     /** In bytes of UTF-8, as the key derivation sees the secret. */
     private static final int MIN_SECRET_BYTES = 16;
     private static final int MAX_RAFT_VOTERS = 9;
@@ -66,6 +70,7 @@ public final class ClusterConfig {
     private final Duration joinTimeout;
     private final int raftVoters;
     private final Duration panicTimeout;
+    private final List<String> serializationAllow;
 
     private ClusterConfig(Builder b) {
         this.clusterName = b.clusterName;
@@ -78,6 +83,7 @@ public final class ClusterConfig {
         this.joinTimeout = b.joinTimeout;
         this.raftVoters = b.raftVoters;
         this.panicTimeout = b.panicTimeout;
+        this.serializationAllow = Collections.unmodifiableList(new ArrayList<String>(b.serializationAllow));
     }
 
     public static Builder builder() {
@@ -109,7 +115,7 @@ public final class ClusterConfig {
             b.bind(value);
         }
         if ((value = readOptional(properties, SEEDS)) != null) {
-            b.seeds(splitSeeds(value));
+            b.seeds(splitList(value));
         }
         if ((value = readOptional(properties, SECRET)) != null) {
             b.secret(value);
@@ -129,6 +135,9 @@ public final class ClusterConfig {
         if ((value = read(properties, PANIC_TIMEOUT_MS)) != null) {
             b.panicTimeout(Duration.ofMillis(parseMillis(PANIC_TIMEOUT_MS, value)));
         }
+        if ((value = readOptional(properties, SERIALIZATION_ALLOW)) != null) {
+            b.serializationAllow(splitList(value));
+        }
         return b.build();
     }
 
@@ -142,14 +151,15 @@ public final class ClusterConfig {
         return value == null || value.isEmpty() ? null : value;
     }
 
-    private static String[] splitSeeds(String value) {
-        List<String> seeds = new ArrayList<String>();
-        for (String seed : value.split(",")) {
-            if (!seed.trim().isEmpty()) {
-                seeds.add(seed.trim());
+    /** The comma-separated items of {@code value}, trimmed, empty ones left out. */
+    private static String[] splitList(String value) {
+        List<String> items = new ArrayList<String>();
+        for (String item : value.split(",")) {
+            if (!item.trim().isEmpty()) {
+                items.add(item.trim());
             }
         }
-        return seeds.toArray(new String[0]);
+        return items.toArray(new String[0]);
     }
 
     private static Path parsePath(String value) {
@@ -207,6 +217,9 @@ public final class ClusterConfig {
         p.setProperty(JOIN_TIMEOUT_MS, Long.toString(joinTimeout.toMillis()));
         p.setProperty(RAFT_VOTERS, Integer.toString(raftVoters));
         p.setProperty(PANIC_TIMEOUT_MS, Long.toString(panicTimeout.toMillis()));
+        if (!serializationAllow.isEmpty()) {
+            p.setProperty(SERIALIZATION_ALLOW, String.join(",", serializationAllow));
+        }
         return p;
     }
 
@@ -263,6 +276,20 @@ public final class ClusterConfig {
         return panicTimeout;
     }
 
+    /**
+     * Classes ({@code com.example.Dto}) and packages with everything below them
+     * ({@code com.example.*}) that Java serialization may read from the bytes of other nodes (the
+     * events, cache keys and values and queue items of default codecs), besides the defaults:
+     * primitives and arrays of allowed types, the package {@code java.lang} itself (not its
+     * subpackages), {@code java.util.*}, {@code java.time.*}, {@code java.math.*},
+     * {@code org.openmrs.*}, {@code org.springframework.cache.interceptor.SimpleKey} and
+     * {@code org.springframework.cache.support.NullValue}. Any other class is refused before it
+     * is loaded: reading an object runs code of its class.
+     */
+    public List<String> serializationAllow() {
+        return serializationAllow;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof ClusterConfig)) {
@@ -273,13 +300,13 @@ public final class ClusterConfig {
                 && bind.equals(other.bind) && seeds.equals(other.seeds) && Objects.equals(secret, other.secret)
                 && Objects.equals(dataDir, other.dataDir) && appVersion.equals(other.appVersion)
                 && joinTimeout.equals(other.joinTimeout) && raftVoters == other.raftVoters
-                && panicTimeout.equals(other.panicTimeout);
+                && panicTimeout.equals(other.panicTimeout) && serializationAllow.equals(other.serializationAllow);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(clusterName, nodeName, bind, seeds, secret, dataDir, appVersion, joinTimeout, raftVoters,
-                panicTimeout);
+                panicTimeout, serializationAllow);
     }
 
     /** Every setting but the secret, which shows only whether it is set. */
@@ -290,7 +317,7 @@ public final class ClusterConfig {
                 + ", " + SECRET + "=" + (secret == null ? "(none)" : "(set)") + ", " + DATA_DIR + "=" + dataDir
                 + ", " + APP_VERSION + "=" + appVersion + ", " + JOIN_TIMEOUT_MS + "=" + joinTimeout.toMillis()
                 + ", " + RAFT_VOTERS + "=" + raftVoters + ", " + PANIC_TIMEOUT_MS + "=" + panicTimeout.toMillis()
-                + "}";
+                + ", " + SERIALIZATION_ALLOW + "=" + serializationAllow + "}";
     }
 
     /** Collects settings; {@link #build()} checks them all. */
@@ -306,6 +333,7 @@ public final class ClusterConfig {
         private Duration joinTimeout = Duration.ofSeconds(30);
         private int raftVoters = 3;
         private Duration panicTimeout = Duration.ofSeconds(5);
+        private List<String> serializationAllow = Collections.emptyList();
 
         private Builder() {
         }
@@ -387,6 +415,20 @@ public final class ClusterConfig {
             return this;
         }
 
+        /**
+         * {@code cluster.serialization.allow}: classes ({@code com.example.Dto}, a nested one as
+         * {@code com.example.Outer$Dto}) and packages with everything below them
+         * ({@code com.example.*}) that Java serialization may read from other nodes, besides the
+         * defaults (see {@link ClusterConfig#serializationAllow()}). Allow only classes whose
+         * deserialization cannot be made to do harm: a node holding the secret could send any
+         * object of them.
+         */
+        public Builder serializationAllow(String... entries) {
+            this.serializationAllow = entries == null ? Collections.<String>emptyList()
+                    : Arrays.asList(entries.clone());
+            return this;
+        }
+
         /** @throws IllegalArgumentException whose message starts with the key of the bad setting */
         public ClusterConfig build() {
             ConfigValues.requireName(NAME, clusterName);
@@ -421,6 +463,9 @@ public final class ClusterConfig {
             if (panicTimeout == null || panicTimeout.toMillis() < MIN_PANIC_TIMEOUT_MS) {
                 throw new IllegalArgumentException(PANIC_TIMEOUT_MS + ": must be at least " + MIN_PANIC_TIMEOUT_MS
                         + " milliseconds, got '" + (panicTimeout == null ? null : panicTimeout.toMillis()) + "'");
+            }
+            for (String entry : serializationAllow) {
+                ConfigValues.requireClassPattern(SERIALIZATION_ALLOW, entry);
             }
             return new ClusterConfig(this);
         }

@@ -50,6 +50,18 @@ final class ConfigValues {
         }
     }
 
+    /**
+     * Checks that {@code value} is a class name ({@code com.example.Dto}, {@code Outer$Inner}) or
+     * a package followed by {@code .*}.
+     */
+    static void requireClassPattern(String key, String value) {
+        String body = value != null && value.endsWith(".*") ? value.substring(0, value.length() - 2) : value;
+        if (body == null || body.isEmpty() || !isDottedName(body)) {
+            throw new IllegalArgumentException(key + ": each entry must be a class name (com.example.Dto) or a"
+                    + " package and everything below it (com.example.*), got '" + value + "'");
+        }
+    }
+
     /** Whether {@code host} is the wildcard address, which other nodes cannot be told to reach. */
     static boolean isWildcard(String host) {
         return host.equals("0.0.0.0") || host.equals("::");
@@ -58,6 +70,21 @@ final class ConfigValues {
     /** Whether {@code host} is a loopback name or address: 127.x.x.x, localhost or ::1. */
     static boolean isLoopback(String host) {
         return IPV4_LOOPBACK.matcher(host).matches() || host.equalsIgnoreCase("localhost") || host.equals("::1");
+    }
+
+    /** Whether {@code s} is Java identifiers separated by dots. */
+    private static boolean isDottedName(String s) {
+        for (String part : s.split("\\.", -1)) {
+            if (part.isEmpty() || !Character.isJavaIdentifierStart(part.charAt(0))) {
+                return false;
+            }
+            for (int i = 1; i < part.length(); i++) {
+                if (!Character.isJavaIdentifierPart(part.charAt(i))) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static boolean hasCommaOrWhitespace(String s) {

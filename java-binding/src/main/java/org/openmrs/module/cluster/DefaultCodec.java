@@ -13,7 +13,8 @@ import java.util.UUID;
  * for any other {@code Serializable}. A type always takes the same path, so equal keys of these
  * types encode to equal bytes. Serialized classes are read with the thread's context class
  * loader, then with a fallback loader: that of the code that first opened the cache, or of an
- * event's listener (see {@link ItemSerializer}).
+ * event's listener; only classes of the node's allow-list are read at all (see
+ * {@link ItemSerializer}).
  */
 final class DefaultCodec implements CacheCodec {
 
@@ -26,9 +27,19 @@ final class DefaultCodec implements CacheCodec {
     private static final byte UUID_BITS = 6;
 
     private final ClassLoader creatorLoader;
+    private final AllowedClasses allowed;
+    /** What the bytes belong to, such as "cache 'x'", for the log of a refusal. */
+    private final String source;
 
+    /** A codec that reads only the default allow-list's classes; enough for one that only encodes. */
     DefaultCodec(ClassLoader creatorLoader) {
+        this(creatorLoader, AllowedClasses.defaults(), "a default codec");
+    }
+
+    DefaultCodec(ClassLoader creatorLoader, AllowedClasses allowed, String source) {
         this.creatorLoader = creatorLoader;
+        this.allowed = allowed;
+        this.source = source;
     }
 
     @Override
@@ -64,6 +75,11 @@ final class DefaultCodec implements CacheCodec {
         return ItemSerializer.toBytes(bytes, (Serializable) object, "a " + object.getClass().getName());
     }
 
+    /**
+     * @throws RefusedClassException    if the bytes name a class outside the allow-list, or go
+     *                                  past a limit of {@link InputLimits} (logged once per class)
+     * @throws IllegalArgumentException if they cannot be read here for another reason
+     */
     @Override
     public Object decode(byte[] bytes, int offset, int length) {
         if (length < 1) {
@@ -87,7 +103,7 @@ final class DefaultCodec implements CacheCodec {
                 return new UUID(body.getLong(), body.getLong());
             case SERIALIZED:
                 try {
-                    return ItemSerializer.fromBytes(bytes, offset + 1, length - 1, creatorLoader);
+                    return ItemSerializer.fromBytes(bytes, offset + 1, length - 1, creatorLoader, allowed, source);
                 } catch (IOException | ClassNotFoundException e) {
                     throw new IllegalArgumentException("cannot read a serialized object (" + e
                             + "); is its class visible to the thread's context class loader?", e);

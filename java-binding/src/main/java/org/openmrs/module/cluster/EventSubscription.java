@@ -9,8 +9,9 @@ import org.openmrs.module.cluster.internal.Native;
 /**
  * One subscription: a daemon thread polls the library for the subscription's messages and hands
  * them to the listener, one at a time, in order. A listener that throws is logged and goes on
- * getting the next messages; a slow one fills only its own queue. The thread ends when the
- * subscription or the node is closed.
+ * getting the next messages; a slow one fills only its own queue. A message that cannot be read
+ * here is skipped: one whose class is outside the node's allow-list is logged once per class, any
+ * other each time. The thread ends when the subscription or the node is closed.
  */
 final class EventSubscription<T> implements Subscription, Runnable {
 
@@ -29,21 +30,22 @@ final class EventSubscription<T> implements Subscription, Runnable {
     private final Thread thread;
     private volatile boolean closed;
 
-    private EventSubscription(long handle, long id, String topic, Consumer<T> listener) {
+    private EventSubscription(long handle, long id, String topic, Consumer<T> listener, AllowedClasses allowed) {
         this.handle = handle;
         this.id = id;
         this.topic = topic;
         this.listener = listener;
         ClassLoader contextLoader = Thread.currentThread().getContextClassLoader();
         ClassLoader listenerLoader = listener.getClass().getClassLoader();
-        this.codec = new DefaultCodec(listenerLoader);
+        this.codec = new DefaultCodec(listenerLoader, allowed, "topic '" + topic + "'");
         this.thread = new Thread(this, "openmrs-cluster-events-" + topic + "-" + id);
         thread.setDaemon(true);
         thread.setContextClassLoader(contextLoader != null ? contextLoader : listenerLoader);
     }
 
-    static <T> EventSubscription<T> start(long handle, long id, String topic, Consumer<T> listener) {
-        EventSubscription<T> subscription = new EventSubscription<T>(handle, id, topic, listener);
+    static <T> EventSubscription<T> start(long handle, long id, String topic, Consumer<T> listener,
+            AllowedClasses allowed) {
+        EventSubscription<T> subscription = new EventSubscription<T>(handle, id, topic, listener, allowed);
         subscription.thread.start();
         return subscription;
     }
@@ -95,6 +97,8 @@ final class EventSubscription<T> implements Subscription, Runnable {
         Object message;
         try {
             message = codec.decode(payload, 0, payload.length);
+        } catch (RefusedClassException refused) {
+            return; // Logged once per class by the allow-list: a flood of them must not flood the log.
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "an event of topic '" + topic + "' cannot be read here and is skipped"
                     + " (is its class visible to the subscribing module?): " + e, e);

@@ -61,7 +61,8 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
     }
 
     /**
-     * The value for {@code key}, or null when absent or expired.
+     * The value for {@code key}, or null when absent or expired, or when the value names a class
+     * outside the node's allow-list of classes that other nodes may send (logged once per class).
      *
      * @throws NullPointerException if the key is null
      * @throws ClusterException     if the node is closed, or the value cannot be decoded here
@@ -117,13 +118,15 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
         near.clear();
     }
 
+    /**
+     * Whether {@link #get} finds a value: false for a value whose class is refused, as get returns
+     * null for it. A value found is kept in the near cache, for the get that usually follows.
+     *
+     * @throws ClusterException as {@link #get} does
+     */
     @Override
     public boolean containsKey(K key) {
-        if (nearHit(key) != null) {
-            return true;
-        }
-        byte[] keyBytes = encode(key, "a key");
-        return node.call(handle -> Native.cacheContains(handle, id, keyBytes));
+        return nearHit(key) != null || load(key) != null;
     }
 
     /** Entries this node's store holds; expired ones not yet swept may count. */
@@ -194,8 +197,9 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
         Held loaded = null;
         try {
             byte[] found = node.call(handle -> Native.cacheGet(handle, id, keyBytes));
-            if (found != null) {
-                loaded = new Held(decodeValue(found), ByteBuffer.wrap(found, 0, EXPIRY_BYTES).getLong());
+            Object value = found == null ? null : decodeValue(found);
+            if (value != null) {
+                loaded = new Held(value, ByteBuffer.wrap(found, 0, EXPIRY_BYTES).getLong());
             }
         } finally {
             if (reserved && (loaded == null || !near.replace(key, reservation, loaded))) {
@@ -213,9 +217,12 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
         }
     }
 
+    /** The value of {@code found}; null if it names a class the allow-list refuses (logged once per class). */
     private Object decodeValue(byte[] found) {
         try {
             return codec.decode(found, EXPIRY_BYTES, found.length - EXPIRY_BYTES);
+        } catch (RefusedClassException refused) {
+            return null;
         } catch (RuntimeException e) {
             throw new ClusterException("a value of cache '" + name + "' cannot be read on node '" + node.name()
                     + "' (" + e.getMessage() + "): make its class visible to the thread's context class loader,"

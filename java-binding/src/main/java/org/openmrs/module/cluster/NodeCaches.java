@@ -27,14 +27,16 @@ final class NodeCaches {
     private final NativeNode node;
     /** How long an open waits for the entries of the members this node joined. */
     private final long openWaitMs;
+    private final AllowedClasses allowed;
     private final ConcurrentMap<String, NodeCache<?, ?>> byName = new ConcurrentHashMap<String, NodeCache<?, ?>>();
     private final ConcurrentMap<Long, NodeCache<?, ?>> byId = new ConcurrentHashMap<Long, NodeCache<?, ?>>();
     /** Started by the first open; guarded by this. */
     private Thread invalidator;
 
-    NodeCaches(NativeNode node, long openWaitMs) {
+    NodeCaches(NativeNode node, long openWaitMs, AllowedClasses allowed) {
         this.node = node;
         this.openWaitMs = openWaitMs;
+        this.allowed = allowed;
     }
 
     /**
@@ -63,7 +65,8 @@ final class NodeCaches {
         long ttlMs = options.timeToLive().map(ttl -> Math.max(1, ttl.toMillis())).orElse(0L);
         long id = node.call(handle -> Native.cacheOpen(handle, name, options.mode().ordinal(),
                 options.maxEntries().orElse(0), ttlMs, openWaitMs));
-        CacheCodec codec = options.codec().orElseGet(() -> new DefaultCodec(creatorLoader));
+        CacheCodec codec = options.codec()
+                .orElseGet(() -> new DefaultCodec(creatorLoader, allowed, "cache '" + name + "'"));
         NodeCache<Object, Object> cache = new NodeCache<Object, Object>(node, id, name, options, codec);
         byId.put(id, cache);
         startInvalidator();

@@ -21,10 +21,12 @@ final class NodeEvents implements ClusterEvents {
 
     private final long handle;
     private final String nodeName;
+    private final AllowedClasses allowed;
 
-    NodeEvents(long handle, String nodeName) {
+    NodeEvents(long handle, String nodeName, AllowedClasses allowed) {
         this.handle = handle;
         this.nodeName = nodeName;
+        this.allowed = allowed;
     }
 
     @Override
@@ -57,7 +59,7 @@ final class NodeEvents implements ClusterEvents {
         } catch (IllegalStateException e) {
             throw closed(e);
         }
-        return EventSubscription.start(handle, id, topic, listener);
+        return EventSubscription.start(handle, id, topic, listener, allowed);
     }
 
     private ClusterException closed(IllegalStateException cause) {

@@ -31,6 +31,7 @@ public class ClusterConfigTest {
         assertEquals("unversioned", config.appVersion());
         assertEquals(Duration.ofSeconds(30), config.joinTimeout());
         assertEquals(3, config.raftVoters());
+        assertEquals(Collections.emptyList(), config.serializationAllow());
         assertEquals(config, ClusterConfig.fromProperties(new Properties()));
     }
 
@@ -46,6 +47,8 @@ public class ClusterConfigTest {
         assertEquals("2.7.0", config.appVersion());
         assertEquals(Duration.ofMillis(1500), config.joinTimeout());
         assertEquals(5, config.raftVoters());
+        assertEquals(Arrays.asList("org.acme.*", "com.example.Dto", "com.example.Outer$Inner"),
+                config.serializationAllow());
     }
 
     @Test
@@ -55,6 +58,8 @@ public class ClusterConfigTest {
         assertEquals("10.1.2.3:7000,db.example.org:7001,[fe80::1]:7002", properties.getProperty("cluster.seeds"));
         assertEquals("1500", properties.getProperty("cluster.join.timeout.ms"));
         assertEquals("5", properties.getProperty("cluster.raft.voters"));
+        assertEquals("org.acme.*,com.example.Dto,com.example.Outer$Inner",
+                properties.getProperty("cluster.serialization.allow"));
         assertEquals(config, ClusterConfig.fromProperties(properties));
         assertEquals(config.hashCode(), ClusterConfig.fromProperties(properties).hashCode());
         ClusterConfig defaults = ClusterConfig.builder().build();
@@ -73,6 +78,7 @@ public class ClusterConfigTest {
         p.setProperty("cluster.app.version", "2.7.0");
         p.setProperty("cluster.join.timeout.ms", "2500");
         p.setProperty("cluster.raft.voters", " 1 ");
+        p.setProperty("cluster.serialization.allow", " org.acme.* , com.example.Dto,");
         p.setProperty("connection.url", "jdbc:mysql://db/openmrs");
         ClusterConfig config = ClusterConfig.fromProperties(p);
         assertEquals("prod", config.clusterName());
@@ -84,6 +90,7 @@ public class ClusterConfigTest {
         assertEquals("2.7.0", config.appVersion());
         assertEquals(Duration.ofMillis(2500), config.joinTimeout());
         assertEquals(1, config.raftVoters());
+        assertEquals(Arrays.asList("org.acme.*", "com.example.Dto"), config.serializationAllow());
     }
 
     @Test
@@ -93,6 +100,7 @@ public class ClusterConfigTest {
         p.setProperty("cluster.seeds", " ");
         p.setProperty("cluster.secret", "");
         p.setProperty("cluster.data.dir", "");
+        p.setProperty("cluster.serialization.allow", " ");
         assertEquals(ClusterConfig.builder().build(), ClusterConfig.fromProperties(p));
     }
 
@@ -205,6 +213,21 @@ public class ClusterConfigTest {
     }
 
     @Test
+    public void badSerializationAllowEntriesAreNamed() {
+        for (String bad : new String[] {"*", ".*", "org.acme.", "org..acme.*", "org.acme.**", "org acme.Dto",
+                "1org.Dto", "org.acme.*.Dto", "org/acme/Dto", ""}) {
+            IllegalArgumentException e = assertRejected("cluster.serialization.allow",
+                    () -> ClusterConfig.builder().serializationAllow("org.ok.*", bad).build());
+            assertTrue(e.getMessage(), e.getMessage().endsWith("got '" + bad + "'"));
+        }
+        assertRejected("cluster.serialization.allow", () -> fromProperty("cluster.serialization.allow", "org.ok.*,*"));
+        assertRejected("cluster.serialization.allow", () -> ClusterConfig.builder().serializationAllow((String) null)
+                .build());
+        assertEquals(Collections.emptyList(), ClusterConfig.builder().serializationAllow((String[]) null).build()
+                .serializationAllow());
+    }
+
+    @Test
     public void toStringHidesTheSecret() {
         String text = full().toString();
         assertFalse(text, text.contains(SECRET));
@@ -222,6 +245,7 @@ public class ClusterConfigTest {
                 .appVersion("2.7.0")
                 .joinTimeout(Duration.ofMillis(1500))
                 .raftVoters(5)
+                .serializationAllow("org.acme.*", "com.example.Dto", "com.example.Outer$Inner")
                 .build();
     }
 

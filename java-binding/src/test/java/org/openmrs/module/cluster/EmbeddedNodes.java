@@ -18,6 +18,15 @@ public final class EmbeddedNodes extends ExternalResource {
     }
 
     /**
+     * Starts a one-node cluster of its own name with {@code config}'s other settings and a secret,
+     * closed after the test.
+     */
+    public Cluster start(ClusterConfig.Builder config) {
+        return closedAfter(Cluster.start(config.clusterName("single-" + UUID.randomUUID())
+                .secret("a secret of the test node").raftVoters(1).build()));
+    }
+
+    /**
      * Starts {@code count} nodes in this JVM that form one cluster of their own on loopback, the
      * first its only voter, and waits until each lists them all; closed after the test.
      */

@@ -40,6 +40,7 @@ import org.openmrs.module.cluster.ClusterMember;
  * answer>}, or {@code STANDS <name> failed <exception>}</li>
  * <li>schedules, queues, panic and fault injection: see {@link CoordinationCommands}</li>
  * <li>caches, and Spring caching on them: see {@link CacheCommands}</li>
+ * <li>objects of a class outside the allow-list sent through each: see {@link PeerBytesCommands}</li>
  * </ul>
  * {@code lock}, {@code trylock}, {@code unlock}, {@code held} and {@code stands} run one after another on one thread, so that
  * they concern one owner; they, {@code count} and {@code shed} answer when done, while later
@@ -59,12 +60,14 @@ public final class NodeProcess {
 
     private final CoordinationCommands coordination;
     private final CacheCommands caches;
+    private final PeerBytesCommands peerBytes;
 
     private NodeProcess(Cluster cluster, PrintStream out) {
         this.cluster = cluster;
         this.out = out;
         this.coordination = new CoordinationCommands(cluster);
         this.caches = new CacheCommands(cluster);
+        this.peerBytes = new PeerBytesCommands(cluster);
     }
 
     public static void main(String[] args) throws IOException {
@@ -172,11 +175,16 @@ public final class NodeProcess {
                     command = caches.command(words);
                 }
                 if (command == null) {
+                    command = peerBytes.command(words);
+                }
+                if (command == null) {
                     out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
                             + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
-                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", " + CacheCommands.KNOWN);
+                            + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", "
+                            + CacheCommands.KNOWN + ", " + PeerBytesCommands.KNOWN);
                 } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])
-                        || CacheCommands.LONG_RUNNING.contains(words[0])) {
+                        || CacheCommands.LONG_RUNNING.contains(words[0])
+                        || PeerBytesCommands.LONG_RUNNING.contains(words[0])) {
                     answerInBackground(command);
                 } else {
                     answerNow(command);

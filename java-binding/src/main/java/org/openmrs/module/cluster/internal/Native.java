@@ -126,8 +126,26 @@ public final class Native {
      */
     public static native boolean queueSettle(long handle, String queue, long claimId, boolean ack);
 
-    /** Items offered and not yet acknowledged, in this node's replica. */
+    /** Items offered and not yet acknowledged, in this node's replica; dead letters are not counted. */
     public static native long queueSize(long handle, String queue);
+
+    /**
+     * Moves a claim this node cannot read to the queue's dead letters with {@code reason} (cut to
+     * 512 UTF-8 bytes), set aside at {@code atEpochMs}; false if this node no longer holds the
+     * claim. Past 1000 dead letters in the queue, the one offered first is dropped (logged).
+     */
+    public static native boolean queueSetAside(long handle, String queue, long claimId, String reason, long atEpochMs);
+
+    /**
+     * The queue's dead letters in this node's replica, the first offered first, each as one
+     * array: its id and the epoch ms it was set aside (8 big-endian bytes each), the name of the
+     * node that set it aside and the reason (each a 4-byte big-endian length, then UTF-8), then
+     * the item's bytes.
+     */
+    public static native byte[][] queueDeadLetters(long handle, String queue);
+
+    /** Removes the dead letter {@code id}, or every one with 0; returns how many were removed. */
+    public static native long queueClearDeadLetters(long handle, String queue, long id);
 
     /** This node takes part in the singleton schedule {@code name} (the first live participant owns it). */
     public static native void scheduleJoin(long handle, String name);
@@ -202,8 +220,6 @@ public final class Native {
     public static native void cacheRemove(long handle, long cache, byte[] key);
 
     public static native void cacheClear(long handle, long cache);
-
-    public static native boolean cacheContains(long handle, long cache, byte[] key);
 
     /** Entries this node holds (expired ones not yet swept may count). */
     public static native long cacheSize(long handle, long cache);

@@ -4,8 +4,14 @@ import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.util.logging.Logger;
 
 import org.openmrs.module.cluster.ClusterException;
@@ -15,12 +21,18 @@ import org.openmrs.module.cluster.ClusterException;
  * from this jar ({@value #RESOURCE}), or from the file named by the system property
  * {@value #PATH_PROPERTY}. Either way it is first copied to a temporary file of its own, because
  * a JVM lets one class loader load a given library file: so every class loader (an OpenMRS module
- * gets a new one each time it starts) loads its own copy. Not part of the public API.
+ * gets a new one each time it starts) loads its own copy. The copy goes into a directory created
+ * for it alone, readable by this user only (0700): in a shared temporary directory another local
+ * user could otherwise read or swap the file between the copy and the load, and have this JVM run
+ * their code. Not part of the public API.
  */
 public final class NativeLoader {
 
     static final String RESOURCE = "/native/linux-x86_64/libopenmrs_cluster.so";
     static final String PATH_PROPERTY = "openmrs.cluster.native.path";
+    /** The directory and the copy: this user's alone; the copy executable, as a mapped library is. */
+    static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+    private static final String LIBRARY_FILE = "libopenmrs_cluster.so";
 
     private static final Logger LOG = Logger.getLogger(NativeLoader.class.getName());
 
@@ -88,19 +100,49 @@ public final class NativeLoader {
     }
 
     private static void loadCopy(InputStream library, String origin) throws IOException {
-        File copy = File.createTempFile("libopenmrs_cluster-", ".so");
+        Path copy = extract(library);
         try {
-            Files.copy(library, copy.toPath(), StandardCopyOption.REPLACE_EXISTING);
-            System.load(copy.getAbsolutePath());
+            System.load(copy.toString());
         } catch (UnsatisfiedLinkError e) {
             throw new ClusterException("cannot load the native library from " + origin + " (copied to " + copy
                     + "): " + e.getMessage() + "; if the temporary directory is mounted noexec, point"
                     + " -Djava.io.tmpdir elsewhere", e);
         } finally {
             // Linux keeps a loaded library mapped after its file is deleted.
-            if (!copy.delete()) {
-                copy.deleteOnExit();
+            delete(copy);
+            delete(copy.getParent());
+        }
+    }
+
+    /**
+     * Copies {@code library} into a new directory of the temporary directory, created for it alone
+     * (it fails rather than reuse one that exists) with {@link #OWNER_ONLY} permissions, the file
+     * created inside with the same; on a file system without POSIX permissions, the defaults.
+     */
+    static Path extract(InputStream library) throws IOException {
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        FileAttribute<?>[] ownerOnly = posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
+                : new FileAttribute<?>[0];
+        Path directory = Files.createTempDirectory("openmrs-cluster-", ownerOnly);
+        Path copy = directory.resolve(LIBRARY_FILE);
+        try (OutputStream out = Files.newOutputStream(Files.createFile(copy, ownerOnly))) {
+            byte[] buffer = new byte[64 * 1024];
+            int read;
+            while ((read = library.read(buffer)) > 0) {
+                out.write(buffer, 0, read);
             }
+        } catch (IOException e) {
+            delete(copy);
+            delete(directory);
+            throw e;
+        }
+        return copy;
+    }
+
+    private static void delete(Path path) {
+        File file = path.toFile();
+        if (!file.delete() && file.exists()) {
+            file.deleteOnExit();
         }
     }
 }
