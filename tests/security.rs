@@ -78,6 +78,20 @@ fn closed_by_peer(stream: &mut TcpStream, deadline: Instant) -> bool {
     }
 }
 
+/// A joiner's `Hello` as node `name` at `addr` sends it, its clock reading `clock_ms`.
+fn hello(name: &str, addr: SocketAddr, clock_ms: u64) -> Frame {
+    Frame::new(Body::Hello(Hello {
+        cluster_name: "test-cluster".into(),
+        node: openmrs_cluster::membership::NodeIdentity::new(
+            name.into(),
+            addr,
+            "unversioned".into(),
+            7,
+        ),
+        clock_ms,
+    }))
+}
+
 /// The first bytes a real node sends when it opens a stream (preamble and first handshake
 /// message), as an eavesdropper on the network records them.
 fn recorded_first_message() -> Vec<u8> {
@@ -259,16 +273,7 @@ fn half_sent_frames_are_dropped_and_hold_at_most_the_receive_budget() {
             let mut stream = SecureStream::connect(proxy, &keys("insider"))
                 .await
                 .unwrap();
-            let hello = Frame::new(Body::Hello(Hello {
-                cluster_name: "test-cluster".into(),
-                node: openmrs_cluster::membership::NodeIdentity::new(
-                    "insider".into(),
-                    proxy,
-                    "unversioned".into(),
-                    7,
-                ),
-                clock_ms: transport::now_ms(),
-            }));
+            let hello = hello("insider", proxy, transport::now_ms());
             stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
             stream.recv().await.unwrap();
             let (_reader, mut writer) = stream.split();
@@ -413,16 +418,7 @@ fn a_joiner_whose_clock_is_far_off_is_refused_saying_so() {
     let _a = Node::start(config("a", seed, &[seed])).unwrap();
     let rt = runtime();
     let reply = rt.block_on(async {
-        let hello = Frame::new(Body::Hello(Hello {
-            cluster_name: "test-cluster".into(),
-            node: openmrs_cluster::membership::NodeIdentity::new(
-                "late".into(),
-                free_addr(ip),
-                "unversioned".into(),
-                9,
-            ),
-            clock_ms: transport::now_ms() - 60_000,
-        }));
+        let hello = hello("late", free_addr(ip), transport::now_ms() - 60_000);
         let mut stream = SecureStream::connect(seed, &keys("late")).await.unwrap();
         stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
         wire::decode_frame(&stream.recv().await.unwrap()).unwrap()
