@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod events;
 pub mod jni;
+pub mod limits;
 pub mod logging;
 pub mod membership;
 pub mod node;

@@ -27,7 +27,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, InstallSnapshotError, RaftError, SnapshotMismatch};
+use openraft::SnapshotSegmentId;
 use openraft::{ChangeMembers, ServerState};
 use parking_lot::Mutex;
 use tokio::time::Instant;
@@ -40,6 +41,7 @@ use self::types::Raft;
 use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
+use crate::limits::{check_name, LimitError, Named, MAX_SNAPSHOT_BYTES};
 use crate::membership::View;
 use crate::transport::{ChannelPool, Faults};
 
@@ -439,23 +441,28 @@ impl Consensus {
             }
             ConsensusRequest::LastAck { term } => ConsensusReply::LastAck(self.acks.report(term)),
             ConsensusRequest::Vote(rpc) => ConsensusReply::Vote(self.raft.vote(rpc).await),
-            ConsensusRequest::Snapshot(rpc) => {
-                ConsensusReply::Snapshot(self.raft.install_snapshot(rpc).await)
-            }
+            ConsensusRequest::Snapshot(rpc) => ConsensusReply::Snapshot(match refuse_chunk(&rpc) {
+                None => self.raft.install_snapshot(rpc).await,
+                Some(refused) => Err(refused),
+            }),
             ConsensusRequest::Propose(command) => {
                 ConsensusReply::Proposed(self.propose_as_leader(command).await)
             }
             ConsensusRequest::KeepAlive { session } => {
                 ConsensusReply::KeepAlive(self.renew(session))
             }
-            ConsensusRequest::IsLocked { lock } => ConsensusReply::IsLocked(if self.is_leader() {
-                match tokio::time::timeout(RPC_TIMEOUT, self.raft.ensure_linearizable()).await {
-                    Ok(Ok(_)) => Ok(self.replica.read(|s| s.is_locked(&lock))),
-                    _ => Err(LeaderError::NotLeader),
-                }
-            } else {
-                Err(LeaderError::NotLeader)
-            }),
+            ConsensusRequest::IsLocked { lock } => {
+                ConsensusReply::IsLocked(if let Err(e) = check_name(Named::Lock, &lock) {
+                    Err(LeaderError::Failed(e.to_string()))
+                } else if self.is_leader() {
+                    match tokio::time::timeout(RPC_TIMEOUT, self.raft.ensure_linearizable()).await {
+                        Ok(Ok(_)) => Ok(self.replica.read(|s| s.is_locked(&lock))),
+                        _ => Err(LeaderError::NotLeader),
+                    }
+                } else {
+                    Err(LeaderError::NotLeader)
+                })
+            }
             ConsensusRequest::Leave { id, incarnation } => ConsensusReply::Left(
                 if self.is_leader()
                     && tokio::time::timeout(RPC_TIMEOUT, self.remove_member(id, incarnation)).await
@@ -475,6 +482,10 @@ impl Consensus {
     ) -> std::result::Result<Decided, LeaderError> {
         if !self.is_leader() {
             return Err(LeaderError::NotLeader);
+        }
+        if let Err(e) = command.check_limits() {
+            tracing::warn!(error = %e, "refused to propose a command past the limits");
+            return Err(LeaderError::Failed(format!("the leader refused: {e}")));
         }
         match tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(command)).await {
             Ok(Ok(response)) => Ok(Decided {
@@ -935,6 +946,29 @@ fn silent_sessions(
             (silent > SESSION_EXPIRY).then_some((*s, silent))
         })
         .collect()
+}
+
+/// A snapshot chunk that would grow the snapshot being received past what a state machine may
+/// hold is refused before openraft writes it at its offset (a made-up offset would otherwise
+/// allocate that much memory).
+fn refuse_chunk(
+    rpc: &openraft::raft::InstallSnapshotRequest<types::TypeConfig>,
+) -> Option<RaftError<NodeId, InstallSnapshotError>> {
+    let end = rpc.offset.saturating_add(rpc.data.len() as u64);
+    if end <= MAX_SNAPSHOT_BYTES as u64 {
+        return None;
+    }
+    tracing::warn!(error = %LimitError::Snapshot { end }, "refused a snapshot chunk");
+    let segment = |offset| SnapshotSegmentId {
+        id: rpc.meta.snapshot_id.clone(),
+        offset,
+    };
+    Some(RaftError::APIError(InstallSnapshotError::SnapshotMismatch(
+        SnapshotMismatch {
+            expect: segment(0),
+            got: segment(rpc.offset),
+        },
+    )))
 }
 
 #[derive(Debug)]

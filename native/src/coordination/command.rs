@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{check_name, check_payload, check_text, LimitError, Named, Payload};
+
 /// A lock owner: a node's session and one Java thread of that node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Owner {
@@ -118,4 +120,33 @@ pub struct Grant {
     pub owner: Owner,
     pub request: u64,
     pub fence: u64,
+}
+
+impl Command {
+    /// Whether every name and payload of the command is within its limit (`limits`): the node
+    /// API checks the caller's input, and the leader every command before proposing it.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        match self {
+            Command::OpenSession { node, .. } => check_text("a node name", node),
+            Command::CloseSession { reason, .. } => {
+                check_text("the reason a session ended", reason)
+            }
+            Command::Acquire { lock, .. }
+            | Command::Release { lock, .. }
+            | Command::Cancel { lock, .. } => check_name(Named::Lock, lock),
+            Command::ShedLock { name, .. } | Command::ShedUnlock { name, .. } => {
+                check_name(Named::Lock, name)
+            }
+            Command::Offer { queue, payload } => {
+                check_name(Named::Queue, queue)?;
+                check_payload(Payload::QueueItem, payload.len(), queue)
+            }
+            Command::Claim { queue, .. } | Command::Settle { queue, .. } => {
+                check_name(Named::Queue, queue)
+            }
+            Command::JoinSchedule { name, .. }
+            | Command::WithdrawSchedule { name, .. }
+            | Command::RunPeriod { name, .. } => check_name(Named::Schedule, name),
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::Node;
 use crate::coordination::{Command, Outcome};
 use crate::error::{ClusterError, Result};
+use crate::limits::{check_name, check_payload, Named, Payload};
 
 fn unexpected(outcome: Outcome) -> ClusterError {
     ClusterError::Protocol(format!("unexpected outcome {outcome:?}"))
@@ -14,6 +15,8 @@ fn unexpected(outcome: Outcome) -> ClusterError {
 
 impl Node {
     pub fn queue_offer(&self, queue: &str, payload: &[u8]) -> Result<()> {
+        check_name(Named::Queue, queue)?;
+        check_payload(Payload::QueueItem, payload.len(), queue)?;
         self.ensure_lease()?;
         let command = Command::Offer {
             queue: queue.to_string(),
@@ -27,6 +30,7 @@ impl Node {
 
     /// Claims the oldest unclaimed item, waiting up to `wait` for one: (claim id, payload).
     pub fn queue_poll(&self, queue: &str, wait: Duration) -> Result<Option<(u64, Vec<u8>)>> {
+        check_name(Named::Queue, queue)?;
         let deadline = Instant::now() + wait;
         let waiters = &self.consensus.waiters;
         loop {
@@ -53,6 +57,7 @@ impl Node {
     /// Acknowledges (`done`) or releases a claim. `Ok(false)`: this node no longer holds it
     /// (its session ended and the item went back to the queue).
     pub fn queue_settle(&self, queue: &str, id: u64, done: bool) -> Result<bool> {
+        check_name(Named::Queue, queue)?;
         self.ensure_lease()?;
         let command = Command::Settle {
             queue: queue.to_string(),
@@ -65,6 +70,7 @@ impl Node {
 
     /// Items offered and not yet acknowledged, as this node's replica has them.
     pub fn queue_size(&self, queue: &str) -> Result<u64> {
+        check_name(Named::Queue, queue)?;
         self.ensure_open()?;
         Ok(self.consensus.read(|s| s.queue_size(queue)))
     }

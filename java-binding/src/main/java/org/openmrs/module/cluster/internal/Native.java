@@ -20,6 +20,12 @@ public final class Native {
     public static native void noop();
 
     /**
+     * Throws {@link IllegalArgumentException} naming the limit if {@code name} is not a valid name of
+     * its {@code kind} ({@code lock}, {@code queue}, {@code cache}, {@code topic} or {@code schedule}).
+     */
+    public static native void checkName(String kind, String name);
+
+    /**
      * Starts a node and blocks until it is a member: of the membership and of the consensus group,
      * with its lock session open. {@code nodeName}, {@code secret} and {@code dataDir} may be null;
      * {@code seeds} is a comma-separated {@code host:port} list, possibly empty; {@code raftVoters}
