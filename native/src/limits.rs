@@ -4,11 +4,11 @@
 //! (or runs another build) cannot get an oversized command into the replicated log.
 //!
 //! How the sizes were chosen. Every consensus command travels in AppendEntries requests, which
-//! are cut at `REPLICATION_MESSAGE` bytes (consensus/network.rs); one command must fit in one such
+//! are cut at `REPLICATION_MESSAGE_BYTES` (consensus/network.rs); one command must fit in one such
 //! request with room to spare, or a follower that fell behind could never be sent it. So the
-//! largest command, a queue item, is a quarter of it: 1 MiB holds an HL7 message, a FHIR bundle
-//! of an encounter or a scanned page, and anything larger belongs in the database or a file
-//! store with its id in the queue. Events travel outside consensus, in batches of at most 2 MiB,
+//! largest command, a queue item, is half of it: 1 MiB holds an HL7 message, a FHIR bundle of an
+//! encounter or a scanned page, and anything larger belongs in the database or a file store with
+//! its id in the queue. Events travel outside consensus, in batches of at most 2 MiB,
 //! so 1 MiB as well: an event says what changed, it does not carry documents. Cache values never
 //! enter the log; 4 MiB holds a large concept tree or a form schema and stays a fraction of a
 //! cache batch (2 MiB is a target there, a single record may exceed it) and of a frame (16 MiB).
@@ -28,17 +28,20 @@ pub const MAX_CACHE_VALUE_BYTES: usize = 4 * 1024 * 1024;
 /// a session ended, which nodes write themselves.
 pub const MAX_TEXT_BYTES: usize = 1024;
 
-/// An AppendEntries request is cut so that it encodes to at most this many bytes (a snapshot is
-/// sent in chunks of a quarter of it): a quarter of the frame limit, so that a follower behind by
-/// any amount is sent its backlog in pieces that every frame can carry.
-pub const REPLICATION_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// A snapshot is sent in chunks of this size, well inside one replication message.
-pub const SNAPSHOT_CHUNK_BYTES: usize = REPLICATION_MESSAGE_BYTES / 4;
+/// An AppendEntries request is cut so that it encodes to at most this many bytes, so that a
+/// follower behind by any amount is sent its backlog in pieces. Not the frame limit (16 MiB) but
+/// time bounds it: openraft gives an AppendEntries request one heartbeat interval (100 ms) to be
+/// answered, and 2 MiB take about 17 ms on a 1 Gbit/s link (170 ms on 100 Mbit/s: nodes of a
+/// cluster need a gigabit LAN between them to catch up at this size).
+pub const REPLICATION_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
+/// A snapshot is sent in chunks of this size, each with 2 s to be answered.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 1024 * 1024;
 /// The largest snapshot a follower accepts from a leader: the state machine's own decoding limit.
 pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
 
 const _: () = assert!(REPLICATION_MESSAGE_BYTES * 4 <= crate::wire::MAX_FRAME_LEN);
-const _: () = assert!(MAX_QUEUE_ITEM_BYTES * 4 <= REPLICATION_MESSAGE_BYTES);
+const _: () = assert!(SNAPSHOT_CHUNK_BYTES * 4 <= crate::wire::MAX_FRAME_LEN);
+const _: () = assert!(MAX_QUEUE_ITEM_BYTES * 2 <= REPLICATION_MESSAGE_BYTES);
 
 /// What a name names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

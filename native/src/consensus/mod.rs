@@ -41,7 +41,7 @@ use self::types::Raft;
 use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
-use crate::limits::{check_name, LimitError, Named, MAX_SNAPSHOT_BYTES};
+use crate::limits::{check_name, LimitError, Named, MAX_SNAPSHOT_BYTES, SNAPSHOT_CHUNK_BYTES};
 use crate::membership::View;
 use crate::transport::{ChannelPool, Faults};
 
@@ -102,7 +102,11 @@ fn raft_config(cluster_name: &str) -> Result<openraft::Config> {
         heartbeat_interval: HEARTBEAT_MS,
         election_timeout_min: ELECTION_MIN_MS,
         election_timeout_max: ELECTION_MAX_MS,
+        // Each chunk of a snapshot is one request with this timeout: chunks a fraction of a
+        // replication message (limits.rs) travel in milliseconds on a LAN, so a state machine of
+        // any size reaches a follower that fell behind the purged log.
         install_snapshot_timeout: 2000,
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES as u64,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
         max_in_snapshot_log_to_keep: 200,
         ..Default::default()

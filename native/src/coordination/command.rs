@@ -54,6 +54,9 @@ pub enum Command {
     },
     Offer {
         queue: String,
+        /// As bytes, not a sequence of numbers: the same encoding, copied at once instead of a
+        /// byte at a time (a 1 MiB item has to reach a follower within a heartbeat).
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     Claim {
@@ -99,6 +102,7 @@ pub enum Outcome {
     },
     Claimed {
         id: u64,
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     Empty,
