@@ -6,6 +6,7 @@
 // openraft's storage and network traits fix their (large) error types.
 #![allow(clippy::result_large_err)]
 
+mod data_dir;
 mod durable;
 mod handover;
 mod journal;
