@@ -60,7 +60,7 @@ fn record_starts(journal: &Path) -> Vec<usize> {
 #[test]
 fn a_journal_damaged_in_the_middle_refuses_to_start_naming_file_and_offset() {
     let dir = data_dir();
-    let addr = free_addr(loopback(70));
+    let addr = free_addr(loopback(103));
     node_with_items(addr, &dir.0, 5);
     let journal = dir.0.join(JOURNAL);
     let starts = record_starts(&journal);
@@ -93,7 +93,7 @@ fn a_journal_damaged_in_the_middle_refuses_to_start_naming_file_and_offset() {
 #[test]
 fn a_torn_last_record_is_dropped_and_the_rest_kept() {
     let dir = data_dir();
-    let addr = free_addr(loopback(71));
+    let addr = free_addr(loopback(104));
     node_with_items(addr, &dir.0, 5);
     let journal = dir.0.join(JOURNAL);
     let starts = record_starts(&journal);
@@ -125,7 +125,7 @@ fn mode(path: &Path) -> u32 {
 fn the_data_directory_and_its_files_are_private() {
     let dir = data_dir();
     let nested = dir.0.join("cluster");
-    node_with_items(free_addr(loopback(72)), &nested, 1);
+    node_with_items(free_addr(loopback(105)), &nested, 1);
     assert_eq!(mode(&dir.0), 0o700);
     assert_eq!(mode(&nested), 0o700);
     let files: Vec<_> = std::fs::read_dir(&nested)
@@ -148,7 +148,7 @@ fn an_existing_directory_open_to_others_gets_a_warning_naming_it_and_its_mode() 
     let dir = data_dir();
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    node_with_items(free_addr(loopback(73)), &dir.0, 1);
+    node_with_items(free_addr(loopback(106)), &dir.0, 1);
     let shown = dir.0.display().to_string();
     let mut warned = false;
     wait_for("the warning", Duration::from_secs(5), || {

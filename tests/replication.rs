@@ -89,7 +89,7 @@ fn catch_up_after_offers(ip_last: u8, count: usize, size: usize) -> Duration {
 
 #[test]
 fn a_follower_cut_off_while_20_mb_were_offered_catches_up_through_append_entries() {
-    let took = catch_up_after_offers(60, 200, 100 * 1024);
+    let took = catch_up_after_offers(100, 200, 100 * 1024);
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
@@ -97,7 +97,7 @@ fn a_follower_cut_off_while_20_mb_were_offered_catches_up_through_append_entries
 fn a_follower_behind_the_purged_log_catches_up_through_a_chunked_snapshot() {
     // Past 1000 entries the leader snapshots (20 MB of queue items) and purges the log the
     // follower missed: only the snapshot can bring it up to date.
-    let took = catch_up_after_offers(61, 1200, 17 * 1024);
+    let took = catch_up_after_offers(101, 1200, 17 * 1024);
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
@@ -123,7 +123,7 @@ async fn as_a_peer(
 
 #[test]
 fn an_offer_past_the_limit_is_refused_by_the_node_and_by_the_leader() {
-    let ip = loopback(62);
+    let ip = loopback(102);
     let nodes = start_cluster_with(ip, 3, secured);
     let (leader, _) = leader_and_follower(&nodes);
     let e = nodes[0]
