@@ -3,6 +3,7 @@
 //! nodes in one process.
 
 pub mod cache;
+pub mod clocks;
 pub mod config;
 pub mod consensus;
 pub mod coordination;

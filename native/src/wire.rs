@@ -12,7 +12,7 @@ use crate::events::{EventBatch, EventsAck};
 use crate::membership::NodeIdentity;
 
 /// Bumped whenever a frame or datagram layout changes; nodes of two versions refuse each other.
-pub const PROTOCOL_VERSION: u8 = 4;
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// The largest frame a stream accepts: a batch of cache writes or events, or a page of a
 /// joiner's pull, is cut well below it.

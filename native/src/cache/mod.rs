@@ -13,8 +13,9 @@ mod store;
 mod sync;
 
 pub use feed::Invalidation;
+pub use hlc::Version;
 pub use records::RecordSet;
-pub use store::{Mode, Record};
+pub use store::{Change, Mode, Record};
 pub use sync::{SyncPage, SyncRequest};
 
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use self::outbox::Outbox;
 use self::registry::{invalidations, Stores, MAX_CACHES};
-use self::store::{Change, Effect, Store};
+use self::store::{Effect, Store};
 use self::sync::Sessions;
 use crate::crypto::ClusterKeys;
 use crate::limits::{check_payload, LimitError, Payload};

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
@@ -10,13 +11,16 @@ use super::feed::{Feed, Invalidation};
 use super::hlc::Hlc;
 use super::store::{Change, Effect, Mode, Record, Store};
 use super::CacheError;
+use crate::clocks::MAX_AHEAD;
 use crate::limits::{check_name, check_payload, Named, Payload};
+use crate::logging::Throttle;
 
 /// Caches one node holds at most; names past it, from code or from a peer, are refused.
 pub const MAX_CACHES: usize = 10_000;
 
 pub struct Stores {
     pub hlc: Hlc,
+    refused_ahead: Throttle,
     pub feed: Feed,
     by_name: RwLock<HashMap<Arc<str>, Arc<Store>>>,
     /// Id `n` is at index `n - 1`; ids are never reused.
@@ -27,6 +31,7 @@ impl Stores {
     pub fn new(node_id: u64) -> Stores {
         Stores {
             hlc: Hlc::new(node_id),
+            refused_ahead: Throttle::new(Duration::from_secs(10)),
             feed: Feed::default(),
             by_name: RwLock::default(),
             by_id: RwLock::default(),
@@ -77,7 +82,18 @@ impl Stores {
                 return;
             }
         };
-        self.hlc.observe(record.version);
+        if let Err(ahead) = self.hlc.observe(record.version) {
+            if let Some(count) = self.refused_ahead.allow() {
+                tracing::warn!(
+                    cache = %store.name,
+                    ahead_s = ahead.as_secs(),
+                    refused = count,
+                    "cache: refused a peer's write versioned more than {} s past this node's clock (not applied); check the clocks of the nodes (NTP)",
+                    MAX_AHEAD.as_secs()
+                );
+            }
+            return;
+        }
         let effect = store.apply(record);
         invalidations(&store, effect, dropped);
     }

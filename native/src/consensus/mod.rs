@@ -39,10 +39,12 @@ use self::network::Network;
 use self::state_machine::{Replica, StateMachine};
 use self::timing::*;
 use self::types::Raft;
+use crate::clocks;
 use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
 use crate::limits::{check_name, LimitError, Named, MAX_SNAPSHOT_BYTES, SNAPSHOT_CHUNK_BYTES};
+use crate::logging::Throttle;
 use crate::membership::View;
 use crate::transport::{ChannelPool, Faults};
 
@@ -81,6 +83,8 @@ pub struct Consensus {
     followed: Mutex<Option<(u64, NodeId)>>,
     /// Shared with Raft's own clients (network.rs).
     channels: Arc<ChannelPool>,
+    /// Warnings about commands refused for a clock running ahead, at most one per interval.
+    refused_clock: Throttle,
 }
 
 /// What only the leader keeps, reset whenever this node becomes leader of a new term.
@@ -175,6 +179,7 @@ impl Consensus {
             acks: handover::AckLog::default(),
             followed: Mutex::new(None),
             channels,
+            refused_clock: Throttle::new(Duration::from_secs(10)),
         }))
     }
 
@@ -491,6 +496,25 @@ impl Consensus {
         if let Err(e) = command.check_limits() {
             tracing::warn!(error = %e, "refused to propose a command past the limits");
             return Err(LeaderError::Failed(format!("the leader refused: {e}")));
+        }
+        // Here and not in the state machine: applying must give the same result on every
+        // replica, whatever its clock, and the leader's clock is the one that admits.
+        if let Some(ahead) = command.proposers_time_ms().and_then(clocks::too_far_ahead) {
+            let refusal = format!(
+                "the proposing node's clock is {} s ahead of the leader's (more than {} s); check the clocks of the nodes (NTP)",
+                ahead.as_secs(),
+                clocks::MAX_AHEAD.as_secs()
+            );
+            if let Some(count) = self.refused_clock.allow() {
+                tracing::warn!(
+                    refused = count,
+                    ?command,
+                    "refused to propose a command: {refusal}"
+                );
+            }
+            return Err(LeaderError::Failed(format!(
+                "the leader refused: {refusal}"
+            )));
         }
         match tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(command)).await {
             Ok(Ok(response)) => Ok(Decided {

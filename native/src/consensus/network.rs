@@ -311,6 +311,7 @@ mod tests {
                 name,
                 session: u64::MAX,
                 period: u64::MAX,
+                period_ms: u64::MAX,
             },
         ]
     }

@@ -78,10 +78,13 @@ pub enum Command {
         name: String,
         session: u64,
     },
+    /// Run period number `period` of a schedule whose periods last `period_ms` (so the
+    /// period began at `period * period_ms`, epoch milliseconds, on the proposer's clock).
     RunPeriod {
         name: String,
         session: u64,
         period: u64,
+        period_ms: u64,
     },
 }
 
@@ -127,6 +130,18 @@ pub struct Grant {
 }
 
 impl Command {
+    /// The wall-clock time (epoch milliseconds) the command carries from its proposer's clock,
+    /// which the state machine compares with other nodes' times (see `clocks`).
+    pub fn proposers_time_ms(&self) -> Option<u64> {
+        match self {
+            Command::RunPeriod {
+                period, period_ms, ..
+            } => Some(period.saturating_mul(*period_ms)),
+            Command::ShedLock { now_ms, .. } => Some(*now_ms),
+            _ => None,
+        }
+    }
+
     /// Whether every name and payload of the command is within its limit (`limits`): the node
     /// API checks the caller's input, and the leader every command before proposing it.
     pub fn check_limits(&self) -> Result<(), LimitError> {

@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jlong};
 use jni::EnvUnowned;
 
-use super::{millis, on_named, on_node};
+use super::{millis, non_negative, on_named, on_node};
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_queueOffer<'local>(
@@ -110,9 +110,10 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleR
     handle: jlong,
     name: JString<'local>,
     period: jlong,
+    period_ms: jlong,
 ) -> jboolean {
     on_named(env, handle, &name, |_, node, name| {
-        Ok(node.schedule_run(&name, period as u64)?)
+        Ok(node.schedule_run(&name, period as u64, non_negative(period_ms))?)
     })
 }
 

@@ -37,15 +37,17 @@ impl Node {
             && self.consensus.read(|s| s.schedule_owner(name)) == Some(session)
     }
 
-    /// Asks to run `period` (a count of periods since the epoch): true at most once per period
-    /// cluster-wide, and only for the owner.
-    pub fn schedule_run(&self, name: &str, period: u64) -> Result<bool> {
+    /// Asks to run `period` (a count of periods of `period_ms` since the epoch): true at most
+    /// once per period cluster-wide, and only for the owner. The leader refuses a period that
+    /// begins more than `clocks::MAX_AHEAD` past its own clock.
+    pub fn schedule_run(&self, name: &str, period: u64, period_ms: u64) -> Result<bool> {
         check_name(Named::Schedule, name)?;
         self.ensure_lease()?;
         let command = Command::RunPeriod {
             name: name.to_string(),
             session: self.consensus.session(),
             period,
+            period_ms,
         };
         Ok(self.propose(command)? == Outcome::Done)
     }
