@@ -57,13 +57,20 @@ fn record_starts(journal: &Path) -> Vec<usize> {
     starts
 }
 
-#[test]
-fn a_journal_damaged_in_the_middle_refuses_to_start_naming_file_and_offset() {
+/// The journal a node left after committing 5 items: its directory, the node's address, the
+/// journal's path and where each of its records starts.
+fn journal_after_five_items(ip_last: u8) -> (DataDir, SocketAddr, PathBuf, Vec<usize>) {
     let dir = data_dir();
-    let addr = free_addr(loopback(103));
+    let addr = free_addr(loopback(ip_last));
     node_with_items(addr, &dir.0, 5);
     let journal = dir.0.join(JOURNAL);
     let starts = record_starts(&journal);
+    (dir, addr, journal, starts)
+}
+
+#[test]
+fn a_journal_damaged_in_the_middle_refuses_to_start_naming_file_and_offset() {
+    let (dir, addr, journal, starts) = journal_after_five_items(103);
     assert!(starts.len() >= 19, "{} records", starts.len());
     let mut bytes = std::fs::read(&journal).unwrap();
     bytes[starts[2] + 14] ^= 0x01;
@@ -92,11 +99,7 @@ fn a_journal_damaged_in_the_middle_refuses_to_start_naming_file_and_offset() {
 
 #[test]
 fn a_torn_last_record_is_dropped_and_the_rest_kept() {
-    let dir = data_dir();
-    let addr = free_addr(loopback(104));
-    node_with_items(addr, &dir.0, 5);
-    let journal = dir.0.join(JOURNAL);
-    let starts = record_starts(&journal);
+    let (dir, addr, journal, starts) = journal_after_five_items(104);
     let len = std::fs::metadata(&journal).unwrap().len();
     let last = *starts.last().unwrap() as u64;
     // A crash in the middle of writing the last record.

@@ -8,7 +8,6 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.util.Arrays;
 
-import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.function.ThrowingRunnable;
@@ -25,15 +24,9 @@ public class LimitsTest {
     @Rule
     public final EmbeddedNodes nodes = new EmbeddedNodes();
 
-    private Cluster cluster;
-
-    @Before
-    public void startNode() {
-        cluster = nodes.start();
-    }
-
     @Test(timeout = 30_000)
     public void badLockNamesAreRefusedWhereTheyAreGiven() {
+        Cluster cluster = nodes.start();
         assertRefused("lock name is empty", () -> cluster.lock(""));
         char[] huge = new char[17 * 1024 * 1024];
         Arrays.fill(huge, 'x');
@@ -51,6 +44,7 @@ public class LimitsTest {
 
     @Test(timeout = 30_000)
     public void badNamesOfTheOtherKindsAreRefused() {
+        Cluster cluster = nodes.start();
         assertRefused("queue name \"hl7\\r\" contains the control character U+000D", () -> cluster.queue("hl7\r"));
         assertRefused("cache name is empty", () -> cluster.cache(""));
         assertRefused("topic name \"a\\tb\" contains the control character U+0009",
@@ -62,6 +56,7 @@ public class LimitsTest {
 
     @Test(timeout = 60_000)
     public void aQueueItemOverTheLimitIsRefusedAndNotOffered() {
+        Cluster cluster = nodes.start();
         ClusterQueue<byte[]> queue = cluster.queue("hl7");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> queue.offer(new byte[20 * 1024 * 1024]));
@@ -74,6 +69,7 @@ public class LimitsTest {
 
     @Test(timeout = 30_000)
     public void anEventOverTheLimitIsRefusedAndNotDelivered() {
+        Cluster cluster = nodes.start();
         ClusterEvents events = cluster.events();
         java.util.List<byte[]> got = new java.util.concurrent.CopyOnWriteArrayList<>();
         events.<byte[]>subscribe("scans", got::add);
@@ -88,6 +84,7 @@ public class LimitsTest {
 
     @Test(timeout = 30_000)
     public void cacheKeysAndValuesOverTheLimitAreRefusedAndNotStored() {
+        Cluster cluster = nodes.start();
         ClusterCache<String, byte[]> cache = cluster.cache("scans");
         IllegalArgumentException value = assertThrows(IllegalArgumentException.class,
                 () -> cache.put("k", new byte[5 * 1024 * 1024]));
