@@ -20,7 +20,9 @@ pub const MAX_CACHES: usize = 10_000;
 
 pub struct Stores {
     pub hlc: Hlc,
-    refused_ahead: Throttle,
+    /// Warnings about peers' writes refused (past the limits, versioned ahead of this clock):
+    /// a peer that keeps sending them must not flood the log.
+    refused: Throttle,
     pub feed: Feed,
     by_name: RwLock<HashMap<Arc<str>, Arc<Store>>>,
     /// Id `n` is at index `n - 1`; ids are never reused.
@@ -31,7 +33,7 @@ impl Stores {
     pub fn new(node_id: u64) -> Stores {
         Stores {
             hlc: Hlc::new(node_id),
-            refused_ahead: Throttle::new(Duration::from_secs(10)),
+            refused: Throttle::new(Duration::from_secs(10)),
             feed: Feed::default(),
             by_name: RwLock::default(),
             by_id: RwLock::default(),
@@ -78,12 +80,14 @@ impl Stores {
         {
             Ok(store) => store,
             Err(e) => {
-                tracing::warn!(error = %e, "cache: a peer's write this node cannot hold was dropped");
+                if let Some(count) = self.refused.allow() {
+                    tracing::warn!(error = %e, refused = count, "cache: a peer's write this node cannot hold was dropped");
+                }
                 return;
             }
         };
         if let Err(ahead) = self.hlc.observe(record.version) {
-            if let Some(count) = self.refused_ahead.allow() {
+            if let Some(count) = self.refused.allow() {
                 tracing::warn!(
                     cache = %store.name,
                     ahead_s = ahead.as_secs(),

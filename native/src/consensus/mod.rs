@@ -83,8 +83,9 @@ pub struct Consensus {
     followed: Mutex<Option<(u64, NodeId)>>,
     /// Shared with Raft's own clients (network.rs).
     channels: Arc<ChannelPool>,
-    /// Warnings about commands refused for a clock running ahead, at most one per interval.
-    refused_clock: Throttle,
+    /// Warnings about commands the leader refused (past the limits, a clock running ahead): a
+    /// peer that keeps proposing them must not flood the log.
+    refused: Throttle,
 }
 
 /// What only the leader keeps, reset whenever this node becomes leader of a new term.
@@ -179,7 +180,7 @@ impl Consensus {
             acks: handover::AckLog::default(),
             followed: Mutex::new(None),
             channels,
-            refused_clock: Throttle::new(Duration::from_secs(10)),
+            refused: Throttle::new(Duration::from_secs(10)),
         }))
     }
 
@@ -494,7 +495,9 @@ impl Consensus {
             return Err(LeaderError::NotLeader);
         }
         if let Err(e) = command.check_limits() {
-            tracing::warn!(error = %e, "refused to propose a command past the limits");
+            if let Some(count) = self.refused.allow() {
+                tracing::warn!(error = %e, refused = count, "refused to propose a command past the limits");
+            }
             return Err(LeaderError::Failed(format!("the leader refused: {e}")));
         }
         // Here and not in the state machine: applying must give the same result on every
@@ -505,7 +508,7 @@ impl Consensus {
                 ahead.as_secs(),
                 clocks::MAX_AHEAD.as_secs()
             );
-            if let Some(count) = self.refused_clock.allow() {
+            if let Some(count) = self.refused.allow() {
                 tracing::warn!(
                     refused = count,
                     ?command,
