@@ -5,11 +5,24 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use openmrs_cluster::crypto::Secret;
+use openmrs_cluster::crypto::{ClusterKeys, Secret};
+use openmrs_cluster::wire::PROTOCOL_VERSION;
 use openmrs_cluster::{Node, NodeConfig};
 
 /// The secret of the test clusters: every node that has seeds needs one.
 pub const SECRET: &str = "the secret of the test clusters";
+
+/// The keys of the test clusters, for a peer that opens streams as node `name`: a member's
+/// name to act as that member (one that misbehaves), another to act as an insider that is not.
+pub fn keys_as(name: &str) -> ClusterKeys {
+    ClusterKeys::derive(
+        Some(&Secret::new(SECRET)),
+        "test-cluster",
+        "unversioned",
+        PROTOCOL_VERSION,
+    )
+    .introducing(name)
+}
 
 /// Each test uses its own loopback address, so tests running in parallel never share a port.
 pub fn loopback(last: u8) -> std::net::IpAddr {

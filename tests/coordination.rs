@@ -109,7 +109,7 @@ fn tick(nodes: &[&Node], name: &str, periods: std::ops::Range<u64>) -> Vec<(usiz
     let mut runs = Vec::new();
     for period in periods {
         for (i, node) in nodes.iter().enumerate() {
-            if node.schedule_owned(name) && node.schedule_run(name, period).unwrap() {
+            if node.schedule_owned(name) && node.schedule_run(name, period, 1000).unwrap() {
                 runs.push((i, period));
             }
         }
@@ -147,7 +147,7 @@ fn a_schedule_runs_each_period_once_and_moves_when_its_owner_dies() {
     );
     // A period that already ran is refused even to the new owner.
     let new_owner = survivors.iter().find(|n| n.schedule_owned("sync")).unwrap();
-    assert!(!new_owner.schedule_run("sync", 5).unwrap());
+    assert!(!new_owner.schedule_run("sync", 5, 1000).unwrap());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use openmrs_cluster::crypto::{ClusterKeys, Secret};
+use openmrs_cluster::crypto::ClusterKeys;
 use openmrs_cluster::events::EventBatch;
 use openmrs_cluster::transport::{self, SecureStream};
 use openmrs_cluster::wire::{self, Body, Frame, Hello, PROTOCOL_VERSION};
@@ -23,18 +23,6 @@ const HELD_AT_MOST: Duration = Duration::from_secs(7);
 
 fn attacker(last: u8) -> IpAddr {
     IpAddr::from([127, 0, 66, last])
-}
-
-/// The keys of the test clusters, as a node named `name` holds them: an insider's, or what an
-/// eavesdropper could use had it the secret.
-fn keys(name: &str) -> ClusterKeys {
-    ClusterKeys::derive(
-        Some(&Secret::new(SECRET)),
-        "test-cluster",
-        "unversioned",
-        PROTOCOL_VERSION,
-    )
-    .introducing(name)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -99,7 +87,7 @@ fn recorded_first_message() -> Vec<u8> {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let opener = tokio::spawn(async move { SecureStream::connect(addr, &keys("n0")).await });
+        let opener = tokio::spawn(async move { SecureStream::connect(addr, &keys_as("n0")).await });
         let (mut tcp, _) = listener.accept().await.unwrap();
         let mut recorded = vec![0u8; 7];
         tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut recorded)
@@ -270,7 +258,7 @@ fn half_sent_frames_are_dropped_and_hold_at_most_the_receive_budget() {
         // A key holder proves its stream with a Hello (taken from anyone), then declares a
         // frame of 16 MiB and sends half of it.
         let sender = rt.spawn(async move {
-            let mut stream = SecureStream::connect(proxy, &keys("insider"))
+            let mut stream = SecureStream::connect(proxy, &keys_as("insider"))
                 .await
                 .unwrap();
             let hello = hello("insider", proxy, transport::now_ms());
@@ -346,7 +334,9 @@ fn frames_from_a_node_that_is_not_a_member_are_dropped() {
         interest: 0,
     }));
     let answer = rt.block_on(async {
-        let mut stream = SecureStream::connect(seed, &keys("ghost")).await.unwrap();
+        let mut stream = SecureStream::connect(seed, &keys_as("ghost"))
+            .await
+            .unwrap();
         stream.send(&wire::encode(&batch).unwrap()).await.unwrap();
         stream.recv().await
     });
@@ -419,7 +409,7 @@ fn a_joiner_whose_clock_is_far_off_is_refused_saying_so() {
     let rt = runtime();
     let reply = rt.block_on(async {
         let hello = hello("late", free_addr(ip), transport::now_ms() - 60_000);
-        let mut stream = SecureStream::connect(seed, &keys("late")).await.unwrap();
+        let mut stream = SecureStream::connect(seed, &keys_as("late")).await.unwrap();
         stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
         wire::decode_frame(&stream.recv().await.unwrap()).unwrap()
     });
@@ -483,7 +473,7 @@ fn a_thousand_bad_handshakes_log_one_line_and_frames_are_never_logged_whole() {
     let rt = runtime();
     let patient = "Mary Patient, born 1970-01-01";
     rt.block_on(async {
-        let mut stream = SecureStream::connect(seed, &keys("b")).await.unwrap();
+        let mut stream = SecureStream::connect(seed, &keys_as("b")).await.unwrap();
         let odd = Frame::new(Body::Refused {
             reason: patient.into(),
         });

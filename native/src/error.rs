@@ -42,6 +42,11 @@ pub enum ClusterError {
     /// A peer sent something this node cannot accept; the connection is dropped, the node goes on.
     #[error("{0}")]
     Protocol(String),
+
+    /// A name or payload past its documented limit (`limits`): the caller's mistake, an
+    /// `IllegalArgumentException` in Java.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
 }
 
 impl ClusterError {

@@ -3,6 +3,7 @@
 //! nodes in one process.
 
 pub mod cache;
+pub mod clocks;
 pub mod config;
 pub mod consensus;
 pub mod coordination;
@@ -10,6 +11,7 @@ pub mod crypto;
 pub mod error;
 pub mod events;
 pub mod jni;
+pub mod limits;
 pub mod logging;
 pub mod membership;
 pub mod node;

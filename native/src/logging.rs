@@ -92,6 +92,37 @@ pub fn poll(timeout: Duration) -> Vec<LogRecord> {
     taken
 }
 
+/// Lets a repeated warning through at most once per interval, counting the ones held back, so
+/// that a peer that keeps sending the same bad input cannot flood the log.
+pub struct Throttle {
+    every: Duration,
+    state: Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl Throttle {
+    pub const fn new(every: Duration) -> Throttle {
+        Throttle {
+            every,
+            state: parking_lot::const_mutex((None, 0)),
+        }
+    }
+
+    /// `Some(n)`: log now, for this occurrence and the `n - 1` held back since the last one.
+    pub fn allow(&self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut state = self.state.lock();
+        state.1 += 1;
+        if state
+            .0
+            .is_some_and(|last| now.duration_since(last) < self.every)
+        {
+            return None;
+        }
+        state.0 = Some(now);
+        Some(std::mem::take(&mut state.1))
+    }
+}
+
 fn enabled(metadata: &Metadata<'_>) -> bool {
     let max = QUEUE.max_rank.load(Ordering::Relaxed);
     let rank = level_rank(*metadata.level());
@@ -163,6 +194,16 @@ impl Visit for MessageVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttle_lets_one_through_per_interval_and_counts_the_rest() {
+        let throttle = Throttle::new(Duration::from_millis(200));
+        assert_eq!(throttle.allow(), Some(1));
+        assert_eq!(throttle.allow(), None);
+        assert_eq!(throttle.allow(), None);
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(throttle.allow(), Some(3));
+    }
 
     #[test]
     fn records_reach_the_queue_with_their_fields() {

@@ -112,6 +112,14 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     bincode::serde::encode_to_vec(value, config()).map_err(|e| WireError::Encode(e.to_string()))
 }
 
+/// How many bytes `encode` would make of `value`, without making them.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, WireError> {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, config())
+        .map_err(|e| WireError::Encode(e.to_string()))?;
+    Ok(size.bytes_written)
+}
+
 /// Decodes exactly one value that fills `bytes`; anything else is refused.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     if bytes.len() > MAX_FRAME_LEN {

@@ -13,8 +13,9 @@ mod store;
 mod sync;
 
 pub use feed::Invalidation;
+pub use hlc::Version;
 pub use records::RecordSet;
-pub use store::{Mode, Record};
+pub use store::{Change, Mode, Record};
 pub use sync::{SyncPage, SyncRequest};
 
 use std::sync::Arc;
@@ -25,15 +26,14 @@ use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 
 use self::outbox::Outbox;
-use self::registry::{invalidations, Stores, MAX_NAME};
-use self::store::{Change, Effect, Store};
+use self::registry::{invalidations, Stores, MAX_CACHES};
+use self::store::{Effect, Store};
 use self::sync::Sessions;
 use crate::crypto::ClusterKeys;
+use crate::limits::{check_payload, LimitError, Payload};
 use crate::membership::View;
 use crate::transport::Faults;
 
-/// A key or value larger than this is refused: a write must fit in one frame.
-pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Writes of one node to the caches of another; answered by `CacheWritesAck` once applied.
@@ -46,10 +46,10 @@ pub struct CacheBatch {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CacheError {
-    #[error("cache {what} of {len} bytes is over the limit of {MAX_ENTRY_BYTES}")]
-    TooLarge { what: &'static str, len: usize },
-    #[error("cache names must be 1 to {MAX_NAME} bytes long (got {0}), and a node holds at most 10000 caches")]
-    BadName(usize),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    #[error("a node holds at most {MAX_CACHES} caches")]
+    TooMany,
     #[error("no cache {0} is open on this node")]
     NoCache(u64),
     #[error("this node has not received the cluster's cache entries within {0:?}; its reads would miss them, so the cache is not opened yet (retry)")]
@@ -119,10 +119,7 @@ impl Caches {
         ttl: Option<Duration>,
         wait: Duration,
     ) -> Result<u64, CacheError> {
-        let store = self
-            .stores
-            .named(name, mode)
-            .ok_or(CacheError::BadName(name.len()))?;
+        let store = self.stores.named(name, mode)?;
         let mut caught_up = self.caught_up.lock();
         if !*caught_up {
             self.caught_up_changed
@@ -141,7 +138,9 @@ impl Caches {
 
     /// The value and its expiry (epoch ms); local, no network.
     pub fn get(&self, id: u64, key: &[u8]) -> Result<Option<(u64, Bytes)>, CacheError> {
-        Ok(self.store(id)?.get(key))
+        let store = self.store(id)?;
+        check_payload(Payload::CacheKey, key.len(), &store.name)?;
+        Ok(store.get(key))
     }
 
     pub fn len(&self, id: u64) -> Result<usize, CacheError> {
@@ -149,9 +148,9 @@ impl Caches {
     }
 
     pub fn put(&self, id: u64, key: Bytes, value: Bytes) -> Result<(), CacheError> {
-        check_size("key", &key)?;
-        check_size("value", &value)?;
         let store = self.store(id)?;
+        check_payload(Payload::CacheKey, key.len(), &store.name)?;
+        check_payload(Payload::CacheValue, value.len(), &store.name)?;
         let (record, evicted) = store.put(key, value, self.stores.hlc.tick());
         // The writer's own near cache drops the written key itself; what was evicted to make
         // room is news to it.
@@ -163,7 +162,6 @@ impl Caches {
     }
 
     pub fn remove(&self, id: u64, key: Bytes) -> Result<(), CacheError> {
-        check_size("key", &key)?;
         self.write(id, key, Change::Remove)
     }
 
@@ -174,6 +172,7 @@ impl Caches {
 
     fn write(&self, id: u64, key: Bytes, change: Change) -> Result<(), CacheError> {
         let store = self.store(id)?;
+        check_payload(Payload::CacheKey, key.len(), &store.name)?;
         let record = Record {
             key,
             version: self.stores.hlc.tick(),
@@ -256,14 +255,4 @@ impl Caches {
         self.stores.feed.close();
         self.outbox.close();
     }
-}
-
-fn check_size(what: &'static str, bytes: &[u8]) -> Result<(), CacheError> {
-    if bytes.len() > MAX_ENTRY_BYTES {
-        return Err(CacheError::TooLarge {
-            what,
-            len: bytes.len(),
-        });
-    }
-    Ok(())
 }

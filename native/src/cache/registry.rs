@@ -3,19 +3,26 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
 use super::feed::{Feed, Invalidation};
 use super::hlc::Hlc;
 use super::store::{Change, Effect, Mode, Record, Store};
+use super::CacheError;
+use crate::clocks::MAX_AHEAD;
+use crate::limits::{check_name, check_payload, Named, Payload};
+use crate::logging::Throttle;
 
 /// Caches one node holds at most; names past it, from code or from a peer, are refused.
 pub const MAX_CACHES: usize = 10_000;
-pub const MAX_NAME: usize = 1024;
 
 pub struct Stores {
     pub hlc: Hlc,
+    /// Warnings about peers' writes refused (past the limits, versioned ahead of this clock):
+    /// a peer that keeps sending them must not flood the log.
+    refused: Throttle,
     pub feed: Feed,
     by_name: RwLock<HashMap<Arc<str>, Arc<Store>>>,
     /// Id `n` is at index `n - 1`; ids are never reused.
@@ -26,6 +33,7 @@ impl Stores {
     pub fn new(node_id: u64) -> Stores {
         Stores {
             hlc: Hlc::new(node_id),
+            refused: Throttle::new(Duration::from_secs(10)),
             feed: Feed::default(),
             by_name: RwLock::default(),
             by_id: RwLock::default(),
@@ -37,42 +45,59 @@ impl Stores {
         self.by_id.read().get(index).cloned()
     }
 
-    /// The store of this name, created in `mode` when it does not exist yet; None past the
-    /// bounds on names.
-    pub fn named(&self, name: &str, mode: Mode) -> Option<Arc<Store>> {
+    /// The store of this name, created in `mode` when it does not exist yet; refused past the
+    /// limits on names and on the number of caches.
+    pub fn named(&self, name: &str, mode: Mode) -> Result<Arc<Store>, CacheError> {
         if let Some(store) = self.by_name.read().get(name) {
-            return Some(Arc::clone(store));
+            return Ok(Arc::clone(store));
         }
-        if name.is_empty() || name.len() > MAX_NAME {
-            return None;
-        }
+        check_name(Named::Cache, name)?;
         let mut by_name = self.by_name.write();
         if let Some(store) = by_name.get(name) {
-            return Some(Arc::clone(store));
+            return Ok(Arc::clone(store));
         }
         if by_name.len() >= MAX_CACHES {
-            return None;
+            return Err(CacheError::TooMany);
         }
         let mut by_id = self.by_id.write();
         let name: Arc<str> = Arc::from(name);
         let store = Arc::new(Store::new(by_id.len() as u64 + 1, Arc::clone(&name), mode));
         by_id.push(Arc::clone(&store));
         by_name.insert(name, Arc::clone(&store));
-        Some(store)
+        Ok(store)
     }
 
     /// Applies a write another node made, and adds to `dropped` what the near cache must drop
     /// if the cache is open here.
     pub fn apply_remote(&self, name: &str, record: &Record, dropped: &mut Vec<Invalidation>) {
-        self.hlc.observe(record.version);
         let mode = match record.change {
             Change::Put { .. } => Mode::Replicated,
             _ => Mode::Invalidation,
         };
-        let Some(store) = self.named(name, mode) else {
-            tracing::warn!(cache = %name, "cache: a peer's write for a cache this node cannot hold was dropped (too many caches or a bad name)");
-            return;
+        let store = match self
+            .named(name, mode)
+            .and_then(|store| check_record(&store.name, record).map(|()| store))
+        {
+            Ok(store) => store,
+            Err(e) => {
+                if let Some(count) = self.refused.allow() {
+                    tracing::warn!(error = %e, refused = count, "cache: a peer's write this node cannot hold was dropped");
+                }
+                return;
+            }
         };
+        if let Err(ahead) = self.hlc.observe(record.version) {
+            if let Some(count) = self.refused.allow() {
+                tracing::warn!(
+                    cache = %store.name,
+                    ahead_s = ahead.as_secs(),
+                    refused = count,
+                    "cache: refused a peer's write versioned more than {} s past this node's clock (not applied); check the clocks of the nodes (NTP)",
+                    MAX_AHEAD.as_secs()
+                );
+            }
+            return;
+        }
         let effect = store.apply(record);
         invalidations(&store, effect, dropped);
     }
@@ -116,6 +141,16 @@ impl Stores {
         }
         self.notify(dropped);
     }
+}
+
+/// A peer's record within the limits this node's own writes keep (a peer of another build, or
+/// one that misbehaves, must not store what this node would refuse).
+fn check_record(cache: &str, record: &Record) -> Result<(), CacheError> {
+    check_payload(Payload::CacheKey, record.key.len(), cache)?;
+    if let Change::Put { value, .. } = &record.change {
+        check_payload(Payload::CacheValue, value.len(), cache)?;
+    }
+    Ok(())
 }
 
 /// What the near cache of `store` must drop after `effect`; nothing unless Java opened it.

@@ -35,7 +35,7 @@ impl DurableIdentity {
                 group: None,
             });
         };
-        std::fs::create_dir_all(dir)?;
+        super::data_dir::prepare(dir)?;
         if let Some(found) = journal::read_value(&dir.join(FILE))? {
             return Ok(found);
         }

@@ -6,6 +6,7 @@
 // openraft's storage and network traits fix their (large) error types.
 #![allow(clippy::result_large_err)]
 
+mod data_dir;
 mod durable;
 mod handover;
 mod journal;
@@ -27,7 +28,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, InstallSnapshotError, RaftError, SnapshotMismatch};
+use openraft::SnapshotSegmentId;
 use openraft::{ChangeMembers, ServerState};
 use parking_lot::Mutex;
 use tokio::time::Instant;
@@ -37,9 +39,12 @@ use self::network::Network;
 use self::state_machine::{Replica, StateMachine};
 use self::timing::*;
 use self::types::Raft;
+use crate::clocks;
 use crate::coordination::{Command, CoordinationState, Waiters};
 use crate::crypto::ClusterKeys;
 use crate::error::{ClusterError, Result};
+use crate::limits::{check_name, LimitError, Named, MAX_SNAPSHOT_BYTES, SNAPSHOT_CHUNK_BYTES};
+use crate::logging::Throttle;
 use crate::membership::View;
 use crate::transport::{ChannelPool, Faults};
 
@@ -78,6 +83,9 @@ pub struct Consensus {
     followed: Mutex<Option<(u64, NodeId)>>,
     /// Shared with Raft's own clients (network.rs).
     channels: Arc<ChannelPool>,
+    /// Warnings about commands the leader refused (past the limits, a clock running ahead): a
+    /// peer that keeps proposing them must not flood the log.
+    refused: Throttle,
 }
 
 /// What only the leader keeps, reset whenever this node becomes leader of a new term.
@@ -100,7 +108,11 @@ fn raft_config(cluster_name: &str) -> Result<openraft::Config> {
         heartbeat_interval: HEARTBEAT_MS,
         election_timeout_min: ELECTION_MIN_MS,
         election_timeout_max: ELECTION_MAX_MS,
+        // Each chunk of a snapshot is one request with this timeout: chunks a fraction of a
+        // replication message (limits.rs) travel in milliseconds on a LAN, so a state machine of
+        // any size reaches a follower that fell behind the purged log.
         install_snapshot_timeout: 2000,
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES as u64,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
         max_in_snapshot_log_to_keep: 200,
         ..Default::default()
@@ -168,6 +180,7 @@ impl Consensus {
             acks: handover::AckLog::default(),
             followed: Mutex::new(None),
             channels,
+            refused: Throttle::new(Duration::from_secs(10)),
         }))
     }
 
@@ -439,23 +452,28 @@ impl Consensus {
             }
             ConsensusRequest::LastAck { term } => ConsensusReply::LastAck(self.acks.report(term)),
             ConsensusRequest::Vote(rpc) => ConsensusReply::Vote(self.raft.vote(rpc).await),
-            ConsensusRequest::Snapshot(rpc) => {
-                ConsensusReply::Snapshot(self.raft.install_snapshot(rpc).await)
-            }
+            ConsensusRequest::Snapshot(rpc) => ConsensusReply::Snapshot(match refuse_chunk(&rpc) {
+                None => self.raft.install_snapshot(rpc).await,
+                Some(refused) => Err(refused),
+            }),
             ConsensusRequest::Propose(command) => {
                 ConsensusReply::Proposed(self.propose_as_leader(command).await)
             }
             ConsensusRequest::KeepAlive { session } => {
                 ConsensusReply::KeepAlive(self.renew(session))
             }
-            ConsensusRequest::IsLocked { lock } => ConsensusReply::IsLocked(if self.is_leader() {
-                match tokio::time::timeout(RPC_TIMEOUT, self.raft.ensure_linearizable()).await {
-                    Ok(Ok(_)) => Ok(self.replica.read(|s| s.is_locked(&lock))),
-                    _ => Err(LeaderError::NotLeader),
-                }
-            } else {
-                Err(LeaderError::NotLeader)
-            }),
+            ConsensusRequest::IsLocked { lock } => {
+                ConsensusReply::IsLocked(if let Err(e) = check_name(Named::Lock, &lock) {
+                    Err(LeaderError::Failed(e.to_string()))
+                } else if self.is_leader() {
+                    match tokio::time::timeout(RPC_TIMEOUT, self.raft.ensure_linearizable()).await {
+                        Ok(Ok(_)) => Ok(self.replica.read(|s| s.is_locked(&lock))),
+                        _ => Err(LeaderError::NotLeader),
+                    }
+                } else {
+                    Err(LeaderError::NotLeader)
+                })
+            }
             ConsensusRequest::Leave { id, incarnation } => ConsensusReply::Left(
                 if self.is_leader()
                     && tokio::time::timeout(RPC_TIMEOUT, self.remove_member(id, incarnation)).await
@@ -475,6 +493,31 @@ impl Consensus {
     ) -> std::result::Result<Decided, LeaderError> {
         if !self.is_leader() {
             return Err(LeaderError::NotLeader);
+        }
+        if let Err(e) = command.check_limits() {
+            if let Some(count) = self.refused.allow() {
+                tracing::warn!(error = %e, refused = count, "refused to propose a command past the limits");
+            }
+            return Err(LeaderError::Failed(format!("the leader refused: {e}")));
+        }
+        // Here and not in the state machine: applying must give the same result on every
+        // replica, whatever its clock, and the leader's clock is the one that admits.
+        if let Some(ahead) = command.proposers_time_ms().and_then(clocks::too_far_ahead) {
+            let refusal = format!(
+                "the proposing node's clock is {} s ahead of the leader's (more than {} s); check the clocks of the nodes (NTP)",
+                ahead.as_secs(),
+                clocks::MAX_AHEAD.as_secs()
+            );
+            if let Some(count) = self.refused.allow() {
+                tracing::warn!(
+                    refused = count,
+                    ?command,
+                    "refused to propose a command: {refusal}"
+                );
+            }
+            return Err(LeaderError::Failed(format!(
+                "the leader refused: {refusal}"
+            )));
         }
         match tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(command)).await {
             Ok(Ok(response)) => Ok(Decided {
@@ -935,6 +978,29 @@ fn silent_sessions(
             (silent > SESSION_EXPIRY).then_some((*s, silent))
         })
         .collect()
+}
+
+/// A snapshot chunk that would grow the snapshot being received past what a state machine may
+/// hold is refused before openraft writes it at its offset (a made-up offset would otherwise
+/// allocate that much memory).
+fn refuse_chunk(
+    rpc: &openraft::raft::InstallSnapshotRequest<types::TypeConfig>,
+) -> Option<RaftError<NodeId, InstallSnapshotError>> {
+    let end = rpc.offset.saturating_add(rpc.data.len() as u64);
+    if end <= MAX_SNAPSHOT_BYTES as u64 {
+        return None;
+    }
+    tracing::warn!(error = %LimitError::Snapshot { end }, "refused a snapshot chunk");
+    let segment = |offset| SnapshotSegmentId {
+        id: rpc.meta.snapshot_id.clone(),
+        offset,
+    };
+    Some(RaftError::APIError(InstallSnapshotError::SnapshotMismatch(
+        SnapshotMismatch {
+            expect: segment(0),
+            got: segment(rpc.offset),
+        },
+    )))
 }
 
 #[derive(Debug)]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
-    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,
+    Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
@@ -14,9 +15,10 @@ use openraft::raft::{
 };
 
 use super::rpc::{ConsensusReply, ConsensusRequest};
-use super::types::{NodeId, RaftPeer, TypeConfig};
+use super::types::{Entry, NodeId, RaftPeer, TypeConfig};
+use crate::limits::REPLICATION_MESSAGE_BYTES;
 use crate::transport::{ChannelPool, StreamError};
-use crate::wire::{Body, Frame};
+use crate::wire::{self, Body, Frame};
 
 /// Why a consensus request got no reply.
 #[derive(Debug, thiserror::Error)]
@@ -130,12 +132,44 @@ fn mismatch<E: std::error::Error>(reply: ConsensusReply) -> RpcError<E> {
     ))))
 }
 
+/// What an AppendEntries frame holds besides its entries (the vote, two log ids, the group,
+/// enum tags and lengths): well under this.
+const ENVELOPE_BYTES: usize = 1024;
+
+/// How many of the request's entries fit in one replication message, when fewer than all of
+/// them do. openraft sends as many entries as a follower lacks, up to `max_payload_entries`
+/// (300): a follower behind by 200 queue items of 100 KiB was sent 20 MB frames, over the frame
+/// limit, and never caught up. At least one goes: every command the leader admits fits in a
+/// message of its own (limits.rs).
+fn entries_that_fit(entries: &[Entry]) -> Option<u64> {
+    let mut total = ENVELOPE_BYTES;
+    for (taken, entry) in entries.iter().enumerate() {
+        // An entry that does not even encode is left for the send to report.
+        total += wire::encoded_len(entry).unwrap_or(0);
+        if total > REPLICATION_MESSAGE_BYTES && taken > 0 {
+            return Some(taken as u64);
+        }
+    }
+    None
+}
+
 impl RaftNetwork<TypeConfig> for Connection {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcError> {
+        if let Some(fit) = entries_that_fit(&rpc.entries) {
+            tracing::debug!(
+                target = self.target,
+                entries = rpc.entries.len(),
+                fit,
+                "AppendEntries over the replication message size; openraft sends fewer"
+            );
+            return Err(RPCError::PayloadTooLarge(
+                PayloadTooLarge::new_entries_hint(fit),
+            ));
+        }
         match self.call(ConsensusRequest::Append(rpc), &option).await? {
             ConsensusReply::Append(r) => self.remote(r),
             other => Err(mismatch(other)),
@@ -162,5 +196,178 @@ impl RaftNetwork<TypeConfig> for Connection {
             ConsensusReply::Vote(r) => self.remote(r),
             other => Err(mismatch(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordination::{Command, Owner};
+    use crate::limits::{MAX_NAME_BYTES, MAX_QUEUE_ITEM_BYTES, MAX_TEXT_BYTES};
+    use openraft::{CommittedLeaderId, EntryPayload, LogId, Vote};
+    use proptest::prelude::*;
+
+    fn entry(index: u64, command: Command) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(u64::MAX, u64::MAX), index),
+            payload: EntryPayload::Normal(command),
+        }
+    }
+
+    /// The whole frame a follower would be sent for `entries`, in bytes.
+    fn frame_len(entries: Vec<Entry>) -> usize {
+        let request = AppendEntriesRequest {
+            vote: Vote::new_committed(u64::MAX, u64::MAX),
+            prev_log_id: Some(LogId::new(
+                CommittedLeaderId::new(u64::MAX, u64::MAX),
+                u64::MAX,
+            )),
+            leader_commit: Some(LogId::new(
+                CommittedLeaderId::new(u64::MAX, u64::MAX),
+                u64::MAX,
+            )),
+            entries,
+        };
+        let frame = Frame::new(Body::Consensus {
+            group: u64::MAX,
+            request: Box::new(ConsensusRequest::Append(request)),
+        });
+        wire::encoded_len(&frame).unwrap()
+    }
+
+    fn offer(name_len: usize, item_len: usize) -> Command {
+        Command::Offer {
+            queue: "q".repeat(name_len),
+            payload: vec![0xff; item_len],
+        }
+    }
+
+    /// Every kind of command, with names, texts and payloads of the given lengths.
+    fn commands(name: usize, text: usize, item: usize) -> Vec<Command> {
+        let name = "é".repeat(name / 2) + &"n".repeat(name % 2);
+        let owner = Owner {
+            session: u64::MAX,
+            thread: u64::MAX,
+        };
+        vec![
+            Command::OpenSession {
+                session: u64::MAX,
+                node: "n".repeat(text),
+            },
+            Command::CloseSession {
+                session: u64::MAX,
+                reason: "r".repeat(text),
+            },
+            Command::Acquire {
+                lock: name.clone(),
+                owner,
+                request: u64::MAX,
+                queue: true,
+            },
+            Command::Release {
+                lock: name.clone(),
+                owner,
+                fence: u64::MAX,
+            },
+            Command::Cancel {
+                lock: name.clone(),
+                owner,
+                request: u64::MAX,
+            },
+            Command::ShedLock {
+                name: name.clone(),
+                session: u64::MAX,
+                now_ms: u64::MAX,
+                until_ms: u64::MAX,
+            },
+            Command::ShedUnlock {
+                name: name.clone(),
+                session: u64::MAX,
+                at_ms: u64::MAX,
+            },
+            Command::Offer {
+                queue: name.clone(),
+                payload: vec![0xff; item],
+            },
+            Command::Claim {
+                queue: name.clone(),
+                session: u64::MAX,
+            },
+            Command::Settle {
+                queue: name.clone(),
+                session: u64::MAX,
+                id: u64::MAX,
+                done: true,
+            },
+            Command::JoinSchedule {
+                name: name.clone(),
+                session: u64::MAX,
+            },
+            Command::WithdrawSchedule {
+                name: name.clone(),
+                session: u64::MAX,
+            },
+            Command::RunPeriod {
+                name,
+                session: u64::MAX,
+                period: u64::MAX,
+                period_ms: u64::MAX,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_largest_commands_fit_one_replication_message_with_room_to_spare() {
+        for command in commands(MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_QUEUE_ITEM_BYTES) {
+            assert_eq!(command.check_limits(), Ok(()), "{command:?}");
+            let len = frame_len(vec![entry(u64::MAX, command)]);
+            assert!(len < REPLICATION_MESSAGE_BYTES * 3 / 4, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn a_backlog_is_cut_into_messages_under_the_budget() {
+        let backlog: Vec<Entry> = (0..200).map(|i| entry(i, offer(3, 100 * 1024))).collect();
+        let fit = entries_that_fit(&backlog).expect("20 MB do not fit") as usize;
+        assert!(frame_len(backlog[..fit].to_vec()) <= REPLICATION_MESSAGE_BYTES);
+        assert!(
+            frame_len(backlog[..fit + 1].to_vec()) > REPLICATION_MESSAGE_BYTES - ENVELOPE_BYTES
+        );
+        assert_eq!(entries_that_fit(&backlog[..fit]), None);
+        assert_eq!(entries_that_fit(&[]), None, "a heartbeat always goes");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the leader admits (`check_limits`), one entry of it, or as many as
+        /// `entries_that_fit` lets through, is a frame under the replication message size.
+        #[test]
+        fn whatever_propose_admits_fits_one_replication_message(
+            name in 0..MAX_NAME_BYTES + 8,
+            text in 0..MAX_TEXT_BYTES + 8,
+            item in prop_oneof![0..4096usize, MAX_QUEUE_ITEM_BYTES - 8..MAX_QUEUE_ITEM_BYTES + 8],
+            count in 1..12usize,
+        ) {
+            for command in commands(name, text, item) {
+                if command.check_limits().is_err() {
+                    continue;
+                }
+                let entries: Vec<Entry> = (0..count as u64).map(|i| entry(i, command.clone())).collect();
+                prop_assert!(frame_len(entries[..1].to_vec()) < REPLICATION_MESSAGE_BYTES);
+                let fit = entries_that_fit(&entries).map_or(count, |n| n as usize);
+                prop_assert!(fit >= 1);
+                prop_assert!(frame_len(entries[..fit].to_vec()) <= REPLICATION_MESSAGE_BYTES);
+            }
+        }
+    }
+
+    #[test]
+    fn a_17_mib_offer_is_refused_before_it_could_be_proposed() {
+        let e = offer(3, 17 * 1024 * 1024).check_limits().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "queue item of 17825792 bytes is over the limit of 1048576 bytes (queue 'qqq')"
+        );
     }
 }

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::journal;
 use super::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 use crate::coordination::{Command, CoordinationState, Outcome, Waiters};
+use crate::limits::MAX_SNAPSHOT_BYTES;
 
 const SNAPSHOT_FILE: &str = "raft-snapshot.bin";
 
@@ -143,9 +144,9 @@ impl Replica {
 fn state_config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Varint,
-    bincode::config::Limit<{ 256 * 1024 * 1024 }>,
+    bincode::config::Limit<MAX_SNAPSHOT_BYTES>,
 > {
-    bincode::config::standard().with_limit::<{ 256 * 1024 * 1024 }>()
+    bincode::config::standard().with_limit::<MAX_SNAPSHOT_BYTES>()
 }
 
 fn decode_state(data: &[u8]) -> Result<CoordinationState, String> {

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{check_name, check_payload, check_text, LimitError, Named, Payload};
+
 /// A lock owner: a node's session and one Java thread of that node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Owner {
@@ -52,6 +54,9 @@ pub enum Command {
     },
     Offer {
         queue: String,
+        /// As bytes, not a sequence of numbers: the same encoding, copied at once instead of a
+        /// byte at a time (a 1 MiB item has to reach a follower within a heartbeat).
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     Claim {
@@ -87,10 +92,13 @@ pub enum Command {
         name: String,
         session: u64,
     },
+    /// Run period number `period` of a schedule whose periods last `period_ms` (so the
+    /// period began at `period * period_ms`, epoch milliseconds, on the proposer's clock).
     RunPeriod {
         name: String,
         session: u64,
         period: u64,
+        period_ms: u64,
     },
 }
 
@@ -111,6 +119,7 @@ pub enum Outcome {
     },
     Claimed {
         id: u64,
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     Empty,
@@ -139,4 +148,49 @@ pub struct Grant {
     pub owner: Owner,
     pub request: u64,
     pub fence: u64,
+}
+
+impl Command {
+    /// The wall-clock time (epoch milliseconds) the command carries from its proposer's clock,
+    /// which the state machine compares with other nodes' times (see `clocks`).
+    pub fn proposers_time_ms(&self) -> Option<u64> {
+        match self {
+            Command::RunPeriod {
+                period, period_ms, ..
+            } => Some(period.saturating_mul(*period_ms)),
+            Command::ShedLock { now_ms, .. } => Some(*now_ms),
+            _ => None,
+        }
+    }
+
+    /// Whether every name and payload of the command is within its limit (`limits`): the node
+    /// API checks the caller's input, and the leader every command before proposing it.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        match self {
+            Command::OpenSession { node, .. } => check_text("a node name", node),
+            Command::CloseSession { reason, .. } => {
+                check_text("the reason a session ended", reason)
+            }
+            Command::Acquire { lock, .. }
+            | Command::Release { lock, .. }
+            | Command::Cancel { lock, .. } => check_name(Named::Lock, lock),
+            Command::ShedLock { name, .. } | Command::ShedUnlock { name, .. } => {
+                check_name(Named::Lock, name)
+            }
+            Command::Offer { queue, payload } => {
+                check_name(Named::Queue, queue)?;
+                check_payload(Payload::QueueItem, payload.len(), queue)
+            }
+            Command::Claim { queue, .. }
+            | Command::Settle { queue, .. }
+            | Command::ClearDeadLetters { queue, .. } => check_name(Named::Queue, queue),
+            Command::SetAside { queue, reason, .. } => {
+                check_name(Named::Queue, queue)?;
+                check_text("the reason an item was set aside", reason)
+            }
+            Command::JoinSchedule { name, .. }
+            | Command::WithdrawSchedule { name, .. }
+            | Command::RunPeriod { name, .. } => check_name(Named::Schedule, name),
+        }
+    }
 }

@@ -11,6 +11,8 @@ use super::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Item {
+    /// As bytes: snapshots of many items are written and sent at the speed of a copy.
+    #[serde(with = "serde_bytes")]
     payload: Vec<u8>,
     claimed_by: Option<u64>,
 }

@@ -164,6 +164,7 @@ impl CoordinationState {
                 name,
                 session,
                 period,
+                ..
             } => self.with_session(*session, |s| s.schedules.run(name, *session, *period)),
         };
         (outcome, effects)

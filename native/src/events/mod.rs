@@ -18,16 +18,12 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::ClusterKeys;
+use crate::limits::{check_name, check_payload, LimitError, Named, Payload};
 use crate::membership::View;
 use crate::transport::Faults;
 
 use self::inbox::Inbox;
 use self::outbox::Outbox;
-
-/// A payload larger than this is refused at publish: a batch must fit in one frame.
-pub const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
-/// A topic name longer than this is refused at publish.
-pub const MAX_TOPIC: usize = 1024;
 
 /// One message as it travels: its publisher's sequence number, its topic, opaque bytes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,10 +71,8 @@ pub struct Interest {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventsError {
-    #[error("event payload of {0} bytes is over the limit of {MAX_PAYLOAD}")]
-    PayloadTooLarge(usize),
-    #[error("topic names must be 1 to {MAX_TOPIC} bytes long, got {0}")]
-    BadTopic(usize),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     #[error("no subscription {0} on this node (closed already?)")]
     NoSubscription(u64),
 }
@@ -99,12 +93,8 @@ impl Events {
     /// Delivers to this node's subscribers at once and queues for every live peer; never waits
     /// on the network.
     pub fn publish(&self, topic: &str, payload: Bytes) -> Result<(), EventsError> {
-        if topic.is_empty() || topic.len() > MAX_TOPIC {
-            return Err(EventsError::BadTopic(topic.len()));
-        }
-        if payload.len() > MAX_PAYLOAD {
-            return Err(EventsError::PayloadTooLarge(payload.len()));
-        }
+        check_name(Named::Topic, topic)?;
+        check_payload(Payload::Event, payload.len(), topic)?;
         self.outbox.publish(topic, payload, |event| {
             // Under the outbox lock, so that local deliveries keep sequence order.
             self.inbox
@@ -132,9 +122,7 @@ impl Events {
     }
 
     pub fn subscribe(&self, topic: &str, capacity: usize) -> Result<u64, EventsError> {
-        if topic.is_empty() || topic.len() > MAX_TOPIC {
-            return Err(EventsError::BadTopic(topic.len()));
-        }
+        check_name(Named::Topic, topic)?;
         Ok(self.inbox.subscribe(topic, capacity))
     }
 

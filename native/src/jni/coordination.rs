@@ -176,9 +176,10 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_scheduleR
     handle: jlong,
     name: JString<'local>,
     period: jlong,
+    period_ms: jlong,
 ) -> jboolean {
     on_named(env, handle, &name, |_, node, name| {
-        Ok(node.schedule_run(&name, period as u64)?)
+        Ok(node.schedule_run(&name, period as u64, non_negative(period_ms))?)
     })
 }
 

@@ -29,7 +29,9 @@ pub enum Failure {
 impl Failure {
     fn java_class(&self) -> &'static str {
         match self {
-            Failure::Cluster(ClusterError::Config { .. }) => ILLEGAL_ARGUMENT,
+            Failure::Cluster(ClusterError::Config { .. } | ClusterError::Limit(_)) => {
+                ILLEGAL_ARGUMENT
+            }
             Failure::IllegalState(_) => ILLEGAL_STATE,
             Failure::IllegalMonitorState(_) => ILLEGAL_MONITOR_STATE,
             _ => CLUSTER_EXCEPTION,

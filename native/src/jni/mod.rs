@@ -20,6 +20,7 @@ use jni::{Env, EnvUnowned};
 use self::errors::{Failure, ThrowJava};
 use crate::config::NodeConfig;
 use crate::crypto::Secret;
+use crate::limits::{check_name, Named};
 use crate::node::Node;
 
 type Outcome<T> = Result<T, Failure>;
@@ -250,6 +251,25 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeStatu
         }
         string_array(env, &flat)
     })
+}
+
+/// The node checks names on every call; Java asks here too before it makes an object for a
+/// name (a lock, a queue), so that a bad name fails where it is given, not at first use.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_checkName<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    kind: JString<'local>,
+    name: JString<'local>,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let kind = required(env, &kind, "kind")?;
+        let kind = Named::parse(&kind)
+            .ok_or_else(|| Failure::IllegalState(format!("no kind of name called '{kind}'")))?;
+        check_name(kind, &required(env, &name, "name")?).map_err(crate::ClusterError::from)?;
+        Ok(())
+    })
+    .resolve::<ThrowJava>()
 }
 
 #[unsafe(no_mangle)]

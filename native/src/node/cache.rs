@@ -15,8 +15,8 @@ use crate::error::{ClusterError, Result};
 impl From<CacheError> for ClusterError {
     fn from(e: CacheError) -> ClusterError {
         match e {
-            CacheError::BadName(_) => ClusterError::config("name", e.to_string()),
-            CacheError::TooLarge { what, .. } => ClusterError::config(what, e.to_string()),
+            CacheError::Limit(limit) => ClusterError::Limit(limit),
+            CacheError::TooMany => ClusterError::config("name", e.to_string()),
             CacheError::NoCache(_) | CacheError::NotCaughtUp(_) => {
                 ClusterError::Protocol(e.to_string())
             }

@@ -11,7 +11,10 @@ use crate::events::EventsError;
 
 impl From<EventsError> for ClusterError {
     fn from(e: EventsError) -> ClusterError {
-        ClusterError::Protocol(e.to_string())
+        match e {
+            EventsError::Limit(limit) => ClusterError::Limit(limit),
+            EventsError::NoSubscription(_) => ClusterError::Protocol(e.to_string()),
+        }
     }
 }
 

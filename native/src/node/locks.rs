@@ -13,6 +13,7 @@ use crate::consensus::timing::{PROPOSE_TIMEOUT, RIDE_OUT, SESSION_EXPIRY};
 use crate::consensus::{Consensus, Decided};
 use crate::coordination::{Command, Outcome, Owner, WaitResult};
 use crate::error::{ClusterError, Result};
+use crate::limits::{check_name, Named};
 
 /// How long a release or cancel whose answer was lost keeps being retried: past two session
 /// expiries the session is gone and its holds with it.
@@ -154,6 +155,7 @@ impl Node {
 
     /// One attempt, without queueing: the fence, or `None` when someone else holds the lock.
     pub fn lock_try(&self, lock: &str, thread: u64) -> Result<Option<u64>> {
+        check_name(Named::Lock, lock)?;
         self.ensure_lease()?;
         self.pending.wait_thread(lock, thread, PROPOSE_TIMEOUT);
         let request = rand::random();
@@ -192,6 +194,7 @@ impl Node {
         request: u64,
         wait: Duration,
     ) -> Result<Option<u64>> {
+        check_name(Named::Lock, lock)?;
         if !self.await_lease(wait)? {
             return Ok(None);
         }
@@ -247,6 +250,7 @@ impl Node {
 
     /// Withdraws a request; if it was granted meanwhile, that grant is released.
     pub fn lock_cancel(&self, lock: &str, thread: u64, request: u64) -> Result<()> {
+        check_name(Named::Lock, lock)?;
         self.consensus.waiters.forget(request);
         if let Err(e) = self.propose(self.cancel_command(lock, thread, request)) {
             self.settle_in_background(lock, thread, self.cancel_command(lock, thread, request));
@@ -259,6 +263,7 @@ impl Node {
     /// session). The release is sent either way, and retried in the background when its answer
     /// is lost, so that a hold the cluster still records does not outlive its Java owner.
     pub fn lock_release(&self, lock: &str, thread: u64, fence: u64) -> Result<bool> {
+        check_name(Named::Lock, lock)?;
         // A lease lapsed by a leader failover comes back; one lapsed for good does not.
         let _ = self.await_lease(PROPOSE_TIMEOUT);
         self.ensure_open()?;
@@ -308,6 +313,7 @@ impl Node {
     /// Linearizable: whether anyone in the cluster holds the lock (after this node's own
     /// releases of it have landed).
     pub fn lock_is_locked(&self, lock: &str) -> Result<bool> {
+        check_name(Named::Lock, lock)?;
         self.ensure_lease()?;
         self.pending.wait_lock(lock, PROPOSE_TIMEOUT);
         let consensus = &self.consensus;
@@ -316,6 +322,7 @@ impl Node {
 
     /// ShedLock: takes `name` until `until_ms` if it is free at `now_ms`.
     pub fn shed_lock(&self, name: &str, now_ms: u64, until_ms: u64) -> Result<bool> {
+        check_name(Named::Lock, name)?;
         self.ensure_lease()?;
         let command = Command::ShedLock {
             name: name.to_string(),
@@ -333,6 +340,7 @@ impl Node {
     }
 
     pub fn shed_unlock(&self, name: &str, at_ms: u64) -> Result<()> {
+        check_name(Named::Lock, name)?;
         self.ensure_open()?;
         let command = Command::ShedUnlock {
             name: name.to_string(),

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use super::Node;
 use crate::coordination::{Command, DeadLetter, Outcome, MAX_DEAD_LETTERS};
 use crate::error::{ClusterError, Result};
-
-/// The longest reason a dead letter keeps, in bytes: it is replicated and held in the state.
-const MAX_REASON_BYTES: usize = 512;
+use crate::limits::{check_name, check_payload, Named, Payload, MAX_TEXT_BYTES};
 
 fn unexpected(outcome: Outcome) -> ClusterError {
     ClusterError::Protocol(format!("unexpected outcome {outcome:?}"))
@@ -18,6 +16,8 @@ fn unexpected(outcome: Outcome) -> ClusterError {
 
 impl Node {
     pub fn queue_offer(&self, queue: &str, payload: &[u8]) -> Result<()> {
+        check_name(Named::Queue, queue)?;
+        check_payload(Payload::QueueItem, payload.len(), queue)?;
         self.ensure_lease()?;
         let command = Command::Offer {
             queue: queue.to_string(),
@@ -31,6 +31,7 @@ impl Node {
 
     /// Claims the oldest unclaimed item, waiting up to `wait` for one: (claim id, payload).
     pub fn queue_poll(&self, queue: &str, wait: Duration) -> Result<Option<(u64, Vec<u8>)>> {
+        check_name(Named::Queue, queue)?;
         let deadline = Instant::now() + wait;
         let waiters = &self.consensus.waiters;
         loop {
@@ -57,6 +58,7 @@ impl Node {
     /// Acknowledges (`done`) or releases a claim. `Ok(false)`: this node no longer holds it
     /// (its session ended and the item went back to the queue).
     pub fn queue_settle(&self, queue: &str, id: u64, done: bool) -> Result<bool> {
+        check_name(Named::Queue, queue)?;
         self.ensure_lease()?;
         let command = Command::Settle {
             queue: queue.to_string(),
@@ -68,7 +70,7 @@ impl Node {
     }
 
     /// Moves a claim this node cannot read to its queue's dead letters with `reason` (cut to
-    /// `MAX_REASON_BYTES`), set aside at `at_ms` on this node's wall clock. `Ok(false)`: this
+    /// `limits::MAX_TEXT_BYTES`), set aside at `at_ms` on this node's wall clock. `Ok(false)`: this
     /// node no longer holds the claim.
     pub fn queue_set_aside(&self, queue: &str, id: u64, reason: &str, at_ms: u64) -> Result<bool> {
         self.ensure_lease()?;
@@ -76,7 +78,7 @@ impl Node {
             queue: queue.to_string(),
             session: self.consensus.session(),
             id,
-            reason: cut(reason, MAX_REASON_BYTES).to_string(),
+            reason: cut(reason, MAX_TEXT_BYTES).to_string(),
             at_ms,
         };
         match self.propose(command)? {
@@ -115,6 +117,7 @@ impl Node {
 
     /// Items offered and not yet acknowledged, as this node's replica has them.
     pub fn queue_size(&self, queue: &str) -> Result<u64> {
+        check_name(Named::Queue, queue)?;
         self.ensure_open()?;
         Ok(self.consensus.read(|s| s.queue_size(queue)))
     }

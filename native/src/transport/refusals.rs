@@ -1,74 +1,48 @@
-//! Refusals of strangers, logged so that a flood cannot flood the log: the first refusal of a
-//! kind from a source address is logged at once with its reason, the next ones only counted,
-//! and the count logged with the first refusal after `INTERVAL`.
+//! Refusals of strangers, logged so that a flood cannot flood the log: per source address and
+//! kind of refusal, the first is logged at once with its reason, and the next ones at most once
+//! a minute, with how many there were (`logging::Throttle`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::logging::Throttle;
+
 const INTERVAL: Duration = Duration::from_secs(60);
-/// Sources tracked at once; past it the oldest tallies are forgotten (their counts logged).
+/// Sources tracked at once; past it the tallies start over (a flood from that many addresses
+/// still logs at most a line per address a minute).
 const MAX_SOURCES: usize = 1024;
 
 #[derive(Default)]
 pub struct Refusals {
-    tallies: Mutex<HashMap<(IpAddr, &'static str), Tally>>,
-}
-
-struct Tally {
-    since: Instant,
-    unlogged: u64,
+    by_source: Mutex<HashMap<(IpAddr, &'static str), Throttle>>,
 }
 
 impl Refusals {
-    /// Notes a refusal of kind `kind` (a fixed phrase) from `from`; `detail` says why and is
-    /// logged only with the first of a run.
+    /// Notes a refusal of kind `kind` (a fixed phrase) from `from`; `detail` says why.
     pub fn note(&self, from: IpAddr, kind: &'static str, detail: &dyn std::fmt::Display) {
-        let now = Instant::now();
-        let mut tallies = self.tallies.lock();
-        if tallies.len() >= MAX_SOURCES && !tallies.contains_key(&(from, kind)) {
-            tallies.retain(|(ip, kind), tally| {
-                flush(*ip, kind, tally);
-                now.duration_since(tally.since) < INTERVAL
-            });
-            if tallies.len() >= MAX_SOURCES {
-                tallies.clear();
-            }
+        let mut by_source = self.by_source.lock();
+        if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&(from, kind)) {
+            by_source.clear();
         }
-        match tallies.get_mut(&(from, kind)) {
-            Some(tally) if now.duration_since(tally.since) < INTERVAL => tally.unlogged += 1,
-            Some(tally) => {
-                flush(from, kind, tally);
-                *tally = Tally {
-                    since: now,
-                    unlogged: 1,
-                };
-            }
-            None => {
-                tracing::warn!(peer = %from, "{kind}: {detail} (more from this address are counted, not logged)");
-                tallies.insert(
-                    (from, kind),
-                    Tally {
-                        since: now,
-                        unlogged: 0,
-                    },
-                );
-            }
+        let count = by_source
+            .entry((from, kind))
+            .or_insert_with(|| Throttle::new(INTERVAL))
+            .allow();
+        drop(by_source);
+        match count {
+            Some(1) => tracing::warn!(
+                peer = %from,
+                "{kind}: {detail} (more from this address are counted, not logged)"
+            ),
+            Some(count) => tracing::warn!(
+                peer = %from,
+                count,
+                "{kind}: {count} from this address since the last such line; the latest: {detail}"
+            ),
+            None => {}
         }
-    }
-}
-
-fn flush(from: IpAddr, kind: &str, tally: &mut Tally) {
-    if tally.unlogged > 0 {
-        tracing::warn!(
-            peer = %from,
-            count = tally.unlogged,
-            seconds = tally.since.elapsed().as_secs(),
-            "{kind}: {} more from this address",
-            tally.unlogged
-        );
-        tally.unlogged = 0;
     }
 }

@@ -175,11 +175,17 @@ public final class Cluster implements AutoCloseable {
     /**
      * The cluster-wide lock of this name. Every call with one name returns the same instance, so
      * that a thread's holds count wherever it got the lock from.
+     *
+     * @throws IllegalArgumentException if the name is empty, longer than 256 bytes of UTF-8 or has
+     *                                  control characters (docs/configuration.md, "Limits")
      */
     public ClusterLock lock(String name) {
         Objects.requireNonNull(name, "name");
         node.ensureOpen();
-        return locks.computeIfAbsent(name, lockName -> new ReentrantClusterLock(node, lockName));
+        return locks.computeIfAbsent(name, lockName -> {
+            Native.checkName("lock", lockName);
+            return new ReentrantClusterLock(node, lockName);
+        });
     }
 
     public ClusterEvents events() {
@@ -197,14 +203,19 @@ public final class Cluster implements AutoCloseable {
      * The cluster-wide queue of this name. Every call with one name returns the same instance.
      * Its items are Java-serialized; they are read back with the calling thread's context class
      * loader, or else with the class loader of the code that first asked for the queue.
+     *
+     * @throws IllegalArgumentException if the name is empty, longer than 256 bytes of UTF-8 or has
+     *                                  control characters (docs/configuration.md, "Limits")
      */
     @SuppressWarnings("unchecked")
     public <T extends Serializable> ClusterQueue<T> queue(String name) {
         Objects.requireNonNull(name, "name");
         node.ensureOpen();
         ClassLoader creator = creatorLoader();
-        return (ClusterQueue<T>) queues.computeIfAbsent(name,
-                queueName -> new NodeQueue<T>(node, queueName, creator, allowed));
+        return (ClusterQueue<T>) queues.computeIfAbsent(name, queueName -> {
+            Native.checkName("queue", queueName);
+            return new NodeQueue<T>(node, queueName, creator, allowed);
+        });
     }
 
     /**

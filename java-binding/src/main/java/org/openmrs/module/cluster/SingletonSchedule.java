@@ -142,7 +142,8 @@ final class SingletonSchedule implements ScheduledSingleton {
     private void runIfGranted(long period) {
         boolean granted;
         try {
-            granted = node.call(handle -> Native.scheduleOwned(handle, name) && Native.scheduleRun(handle, name, period));
+            granted = node.call(handle -> Native.scheduleOwned(handle, name)
+                    && Native.scheduleRun(handle, name, period, periodMs));
         } catch (RuntimeException e) {
             if (!closed && !node.isClosed()) {
                 logFailure("cannot ask the cluster for period " + period, e);

@@ -20,6 +20,12 @@ public final class Native {
     public static native void noop();
 
     /**
+     * Throws {@link IllegalArgumentException} naming the limit if {@code name} is not a valid name of
+     * its {@code kind} ({@code lock}, {@code queue}, {@code cache}, {@code topic} or {@code schedule}).
+     */
+    public static native void checkName(String kind, String name);
+
+    /**
      * Starts a node and blocks until it is a member: of the membership and of the consensus group,
      * with its lock session open. {@code nodeName}, {@code secret} and {@code dataDir} may be null;
      * {@code seeds} is a comma-separated {@code host:port} list, possibly empty; {@code raftVoters}
@@ -157,10 +163,12 @@ public final class Native {
     public static native boolean scheduleOwned(long handle, String name);
 
     /**
-     * Asks to run period number {@code period} (epoch milliseconds / period length): true at most
-     * once per period in the whole cluster, and only for the owner; run the task only then.
+     * Asks to run period number {@code period} (epoch milliseconds / {@code periodMs}): true at most
+     * once per period in the whole cluster, and only for the owner; run the task only then. Throws
+     * ClusterException when the period begins more than a minute past the leader's clock (this
+     * node's clock runs ahead).
      */
-    public static native boolean scheduleRun(long handle, String name, long period);
+    public static native boolean scheduleRun(long handle, String name, long period, long periodMs);
 
     /** Blocks up to {@code timeoutMs} until this node panics: the reason, or null. */
     public static native String panicAwait(long handle, long timeoutMs);
