@@ -133,7 +133,11 @@ fn an_offer_past_the_limit_is_refused_by_the_node_and_by_the_leader() {
 
     // A peer with the key that skips its own checks (another build, or one that misbehaves)
     // sends the leader an offer of 2 MiB: under the frame limit, over the item limit.
-    let pool = ChannelPool::new(keys_as("n0"), Faults::default());
+    // As one of the members (the leader takes frames from members only, itself not among them).
+    let pool = ChannelPool::new(
+        keys_as(&format!("n{}", (leader + 1) % 3)),
+        Faults::default(),
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let addr = nodes[leader].address();
     let reply = runtime.block_on(async {
