@@ -66,7 +66,7 @@ public class PeerBytesTest {
         map.put("b", 2);
         List<Serializable> values = Arrays.asList("text", 42, (Serializable) map, LocalDate.of(2024, 2, 29),
                 Instant.ofEpochSecond(1_700_000_000L, 5), new SimpleKey("getConcept", 7),
-                new DefaultCodecTest.Point(3, 4), new int[] {1, 2}, new byte[1 << 20]);
+                new DefaultCodecTest.Point(3, 4), new int[] {1, 2}, new byte[1 << 19]);
         ClusterCache<Integer, Serializable> cache = cluster.cache("values");
         ClusterQueue<Serializable> queue = cluster.queue("values");
         List<Object> heard = new CopyOnWriteArrayList<>();
