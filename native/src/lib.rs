@@ -9,6 +9,9 @@ pub mod coordination;
 pub mod crypto;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jni;
 pub mod logging;
 pub mod membership;

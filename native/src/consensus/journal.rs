@@ -16,7 +16,7 @@ const JOURNAL: &str = "raft-journal.bin";
 const COMPACT_AFTER: u64 = 8 * 1024 * 1024;
 const RECORD_LIMIT: usize = 64 * 1024 * 1024;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Record {
     Vote(Vote),
     Committed(Option<LogId>),
@@ -39,7 +39,7 @@ fn config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<RECORD_LIMIT>()
 }
 
-fn frame<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
+pub(crate) fn frame<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
     let body = bincode::serde::encode_to_vec(value, config())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut out = Vec::with_capacity(body.len() + 4);
@@ -49,7 +49,7 @@ fn frame<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
 }
 
 /// Reads length-prefixed records until the end or the first incomplete or garbled one.
-fn read_records<T: DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize) {
+pub(crate) fn read_records<T: DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     while bytes.len() - at >= 4 {

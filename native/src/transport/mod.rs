@@ -7,7 +7,7 @@ mod faults;
 mod listener;
 mod pool;
 mod reader_thread;
-mod stream;
+pub(crate) mod stream;
 
 pub use channel::{Backoff, Channel, Link};
 pub use datagram::Datagrams;

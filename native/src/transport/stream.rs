@@ -25,9 +25,9 @@ use crate::wire::{MAX_FRAME_LEN, PROTOCOL_VERSION};
 const NOISE_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
 const STREAM_MAGIC: [u8; 4] = *b"OMCt";
 /// The Noise spec bounds one message; a frame longer than this travels as several.
-const NOISE_MAX_MESSAGE: usize = 65535;
+pub(crate) const NOISE_MAX_MESSAGE: usize = 65535;
 const NOISE_TAG: usize = 16;
-const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
+pub(crate) const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
 const HANDSHAKE_MAX: usize = 256;
 /// A writer keeps its backlog's memory for the next frames up to this size, not after a big one.
 const BACKLOG_KEPT: usize = 256 * 1024;
@@ -107,7 +107,7 @@ struct Cipher {
 }
 
 /// A frame as its chunks arrive: the first carries the frame's length.
-struct Incoming {
+pub(crate) struct Incoming {
     frame: Vec<u8>,
     declared: usize,
 }
@@ -143,7 +143,7 @@ async fn write_block(tcp: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> std::
     tcp.write_all(&out).await
 }
 
-async fn read_block(
+pub(crate) async fn read_block(
     tcp: &mut (impl AsyncRead + Unpin),
     max: usize,
     buf: &mut Vec<u8>,
@@ -407,7 +407,7 @@ impl Cipher {
 }
 
 impl Incoming {
-    fn start(first: Vec<u8>) -> Result<Incoming, StreamError> {
+    pub(crate) fn start(first: Vec<u8>) -> Result<Incoming, StreamError> {
         if first.len() < 4 {
             return Err(StreamError::Garbled(
                 "first chunk shorter than its length field",
@@ -422,15 +422,15 @@ impl Incoming {
         Ok(Incoming { frame, declared })
     }
 
-    fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.frame.len() >= self.declared
     }
 
-    fn add(&mut self, chunk: &[u8]) {
+    pub(crate) fn add(&mut self, chunk: &[u8]) {
         self.frame.extend_from_slice(chunk);
     }
 
-    fn finish(self) -> Result<Vec<u8>, StreamError> {
+    pub(crate) fn finish(self) -> Result<Vec<u8>, StreamError> {
         if self.frame.len() != self.declared {
             return Err(StreamError::Garbled("frame longer than its length field"));
         }
