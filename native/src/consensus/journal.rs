@@ -58,7 +58,7 @@ pub(crate) fn read_records<T: DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize)
         let Some(body) = bytes.get(at + 4..at + 4 + len) else {
             break;
         };
-        match bincode::serde::decode_from_slice::<T, _>(body, config()) {
+        match crate::wire::decode_prefix::<T, RECORD_LIMIT>(body) {
             Ok((record, used)) if used == len => records.push(record),
             _ => break,
         }

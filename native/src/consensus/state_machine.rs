@@ -140,12 +140,14 @@ impl Replica {
     }
 }
 
+const STATE_LIMIT: usize = 256 * 1024 * 1024;
+
 fn state_config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Varint,
-    bincode::config::Limit<{ 256 * 1024 * 1024 }>,
+    bincode::config::Limit<STATE_LIMIT>,
 > {
-    bincode::config::standard().with_limit::<{ 256 * 1024 * 1024 }>()
+    bincode::config::standard().with_limit::<STATE_LIMIT>()
 }
 
 pub(crate) fn encode_state(state: &CoordinationState) -> Result<Vec<u8>, String> {
@@ -153,7 +155,7 @@ pub(crate) fn encode_state(state: &CoordinationState) -> Result<Vec<u8>, String>
 }
 
 pub(crate) fn decode_state(data: &[u8]) -> Result<CoordinationState, String> {
-    bincode::serde::decode_from_slice(data, state_config())
+    crate::wire::decode_prefix::<_, STATE_LIMIT>(data)
         .map(|(s, _)| s)
         .map_err(|e| format!("snapshot does not decode: {e}"))
 }
