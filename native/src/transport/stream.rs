@@ -417,16 +417,27 @@ impl Incoming {
         if declared > MAX_FRAME_LEN {
             return Err(StreamError::TooLong(declared));
         }
-        let mut frame = Vec::with_capacity(declared);
-        frame.extend_from_slice(&first[4..]);
-        Ok(Incoming { frame, declared })
+        let mut frame = Incoming {
+            frame: Vec::new(),
+            declared,
+        };
+        frame.add(&first[4..]);
+        Ok(frame)
     }
 
     pub(crate) fn is_whole(&self) -> bool {
         self.frame.len() >= self.declared
     }
 
+    /// Room is taken as bytes arrive, not as the length field declares: a peer that declares
+    /// 16 MiB and sends a few bytes holds a few bytes. It doubles up to the declared length,
+    /// so a whole frame is copied a few times at most and ends in a buffer of its own size.
     pub(crate) fn add(&mut self, chunk: &[u8]) {
+        let needed = self.frame.len() + chunk.len();
+        if needed > self.frame.capacity() {
+            let room = (2 * self.frame.capacity()).min(self.declared).max(needed);
+            self.frame.reserve_exact(room - self.frame.len());
+        }
         self.frame.extend_from_slice(chunk);
     }
 
@@ -515,6 +526,24 @@ impl StreamReader {
 mod tests {
     use super::*;
     use crate::transport::test_keys as keys;
+
+    #[test]
+    fn a_frame_holds_what_has_arrived_and_ends_at_its_declared_size() {
+        let mut first = (MAX_FRAME_LEN as u32).to_be_bytes().to_vec();
+        first.extend_from_slice(&[7; 10]);
+        let mut frame = Incoming::start(first).unwrap();
+        assert!(
+            frame.frame.capacity() < 1024,
+            "room for the declared length"
+        );
+        let chunk = vec![1u8; CHUNK_PLAINTEXT];
+        while !frame.is_whole() {
+            let rest = MAX_FRAME_LEN - frame.frame.len();
+            frame.add(&chunk[..rest.min(CHUNK_PLAINTEXT)]);
+        }
+        assert_eq!(frame.frame.capacity(), MAX_FRAME_LEN);
+        assert_eq!(frame.finish().unwrap().len(), MAX_FRAME_LEN);
+    }
 
     /// Frames of several Noise messages, sent without waiting while the receiver is slow to
     /// read (so writes go partial and the backlog is flushed in pieces), arrive whole, in order.
