@@ -10,6 +10,9 @@ pub mod coordination;
 pub mod crypto;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jni;
 pub mod limits;
 pub mod logging;

@@ -125,12 +125,40 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     if bytes.len() > MAX_FRAME_LEN {
         return Err(WireError::TooLong(bytes.len()));
     }
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| WireError::Decode(e.to_string()))?;
+    let (value, used) =
+        decode_prefix::<T, MAX_FRAME_LEN>(bytes).map_err(|e| WireError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(WireError::Trailing(bytes.len() - used));
     }
     Ok(value)
+}
+
+/// Decodes one value from the front of `bytes` (bincode 2, standard) and returns it with the
+/// number of bytes it took; bincode counts at most `MAX` bytes against its limit.
+///
+/// bincode reserves a string's or byte buffer's declared length before it reads the bytes, up
+/// to what its limit has left: under a limit far above the input, ten bytes could reserve
+/// 256 MiB. So the limit grows with the input, by steps, up to `MAX`. It is at least eight times
+/// the input's length, which never refuses a valid input: bincode counts the bytes of strings
+/// and buffers, which the input holds, and eight for an integer, which takes one byte at least.
+pub fn decode_prefix<T: DeserializeOwned, const MAX: usize>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    const { assert!(MAX >= 16 << 20, "the steps below stop at 16 MiB") };
+    match bytes.len().saturating_mul(8) {
+        0..=0x1_0000 => decode_limited::<T, 0x1_0000>(bytes),
+        0x1_0001..=0x4_0000 => decode_limited::<T, 0x4_0000>(bytes),
+        0x4_0001..=0x10_0000 => decode_limited::<T, 0x10_0000>(bytes),
+        0x10_0001..=0x40_0000 => decode_limited::<T, 0x40_0000>(bytes),
+        0x40_0001..=0x100_0000 => decode_limited::<T, 0x100_0000>(bytes),
+        _ => decode_limited::<T, MAX>(bytes),
+    }
+}
+
+fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<LIMIT>())
 }
 
 /// Decodes a frame and refuses one of another protocol version with a message naming both.
@@ -227,6 +255,17 @@ mod tests {
         // A varint length near u64::MAX for the first string: must fail fast, not abort.
         let bytes = [1u8, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert!(decode_frame(&bytes).is_err());
+    }
+
+    #[test]
+    fn a_declared_length_beyond_the_input_is_refused_before_it_is_reserved() {
+        // A `Refused` frame whose reason declares 15 MiB in seven bytes: bincode reserves a
+        // string's declared length before it reads it, unless its limit refuses it first.
+        let bytes = [PROTOCOL_VERSION, 2, 252, 0, 0, 0xf0, 0];
+        assert_eq!(
+            decode_frame(&bytes).err(),
+            Some(WireError::Decode("LimitExceeded".into()))
+        );
     }
 
     proptest! {

@@ -5,11 +5,11 @@
 //! docs/cache.md says what a user sees; docs/architecture.md, "Caches", why it is built so.
 
 mod feed;
-mod hlc;
+pub(crate) mod hlc;
 mod outbox;
 mod records;
 mod registry;
-mod store;
+pub(crate) mod store;
 mod sync;
 
 pub use feed::Invalidation;

@@ -32,13 +32,13 @@ const FILE_HEADER: usize = 8;
 /// Length, CRC-32 of the body, CRC-32 of those 8 bytes.
 const RECORD_HEADER: usize = 12;
 /// The largest journal record either side accepts; an `Append` of more entries is split.
-const RECORD_LIMIT: usize = 16 * 1024 * 1024;
+pub(crate) const RECORD_LIMIT: usize = 16 * 1024 * 1024;
 /// The largest snapshot or identity file: the state machine's limit and room for its metadata.
 const VALUE_LIMIT: usize = MAX_SNAPSHOT_BYTES + 1024 * 1024;
 /// What `Append` records are cut at, well under `RECORD_LIMIT` (an entry is far smaller).
 const APPEND_BUDGET: usize = RECORD_LIMIT / 2;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Record {
     Vote(Vote),
     Committed(Option<LogId>),
@@ -61,7 +61,7 @@ fn config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<VALUE_LIMIT>()
 }
 
-fn file_header() -> [u8; FILE_HEADER] {
+pub(crate) fn file_header() -> [u8; FILE_HEADER] {
     let mut header = [0; FILE_HEADER];
     header[..4].copy_from_slice(&MAGIC);
     header[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -91,7 +91,7 @@ fn push_frame(body: &[u8], limit: usize, out: &mut Vec<u8>) -> std::io::Result<(
 
 /// Appends a journal record to `out`; an `Append` of more than `APPEND_BUDGET` bytes (a long
 /// log rewritten at compaction, a large batch) is split in halves until each part fits.
-fn push_record(record: &Record, out: &mut Vec<u8>) -> std::io::Result<()> {
+pub(crate) fn push_record(record: &Record, out: &mut Vec<u8>) -> std::io::Result<()> {
     let body = encode(record)?;
     match record {
         Record::Append(entries) if body.len() > APPEND_BUDGET && entries.len() > 1 => {
@@ -119,14 +119,14 @@ fn damaged(path: &Path, offset: usize, what: impl std::fmt::Display) -> std::io:
 }
 
 /// The records of a file, and where its last whole record ends (the rest is a torn tail).
-struct Replay<T> {
-    records: Vec<T>,
+pub(crate) struct Replay<T> {
+    pub(crate) records: Vec<T>,
     end: usize,
 }
 
 /// Reads a file's records: every check that fails is an error naming `path` and the offset,
 /// except the torn tail a crash can leave (see the module comment).
-fn replay<T: DeserializeOwned>(
+pub(crate) fn replay<T: DeserializeOwned>(
     path: &Path,
     bytes: &[u8],
     limit: usize,
@@ -190,7 +190,7 @@ fn replay<T: DeserializeOwned>(
                 },
             ));
         }
-        match bincode::serde::decode_from_slice::<T, _>(body, config()) {
+        match crate::wire::decode_prefix::<T, VALUE_LIMIT>(body) {
             Ok((record, used)) if used == len => records.push(record),
             Ok(_) => return Err(damaged(path, at, "a record has bytes after its end")),
             Err(e) => return Err(damaged(path, at, format!("a record does not decode: {e}"))),

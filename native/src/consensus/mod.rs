@@ -8,15 +8,15 @@
 
 mod data_dir;
 mod durable;
-mod handover;
-mod journal;
+pub(crate) mod handover;
+pub(crate) mod journal;
 mod log_store;
 mod network;
 mod panic;
 mod rpc;
-mod state_machine;
+pub(crate) mod state_machine;
 pub mod timing;
-mod types;
+pub(crate) mod types;
 
 pub use durable::DurableIdentity;
 pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError, Renewal};

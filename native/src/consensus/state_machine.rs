@@ -149,8 +149,12 @@ fn state_config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<MAX_SNAPSHOT_BYTES>()
 }
 
-fn decode_state(data: &[u8]) -> Result<CoordinationState, String> {
-    bincode::serde::decode_from_slice(data, state_config())
+pub(crate) fn encode_state(state: &CoordinationState) -> Result<Vec<u8>, String> {
+    bincode::serde::encode_to_vec(state, state_config()).map_err(|e| e.to_string())
+}
+
+pub(crate) fn decode_state(data: &[u8]) -> Result<CoordinationState, String> {
+    crate::wire::decode_prefix::<_, MAX_SNAPSHOT_BYTES>(data)
         .map(|(s, _)| s)
         .map_err(|e| format!("snapshot does not decode: {e}"))
 }
@@ -163,10 +167,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let (meta, data) = {
             let applied = self.0.applied.read();
-            let data =
-                bincode::serde::encode_to_vec(&applied.state, state_config()).map_err(|e| {
-                    StorageIOError::read_state_machine(&std::io::Error::other(e.to_string()))
-                })?;
+            let data = encode_state(&applied.state)
+                .map_err(|e| StorageIOError::read_state_machine(&std::io::Error::other(e)))?;
             let seq = self.0.snapshot_seq.fetch_add(1, Ordering::Relaxed);
             let id = match applied.last_applied {
                 Some(l) => format!("{}-{}-{seq}", l.leader_id, l.index),

@@ -1,6 +1,6 @@
 //! Who is alive: SWIM (foca) over sealed UDP datagrams, and the view of members it keeps.
 
-mod codec;
+pub(crate) mod codec;
 mod identity;
 pub mod peers;
 mod swim;

@@ -10,7 +10,7 @@ mod pool;
 mod reader_thread;
 mod refusals;
 mod replay;
-mod stream;
+pub(crate) mod stream;
 
 pub use budget::{held as receive_budget_held, RECEIVE_BUDGET};
 pub use channel::{Backoff, Channel, Link};

@@ -32,9 +32,9 @@ use crate::wire::{self, MAX_FRAME_LEN, PROTOCOL_VERSION};
 const NOISE_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
 const STREAM_MAGIC: [u8; 4] = *b"OMCt";
 /// The Noise spec bounds one message; a frame longer than this travels as several.
-const NOISE_MAX_MESSAGE: usize = 65535;
+pub(crate) const NOISE_MAX_MESSAGE: usize = 65535;
 const NOISE_TAG: usize = 16;
-const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
+pub(crate) const CHUNK_PLAINTEXT: usize = NOISE_MAX_MESSAGE - NOISE_TAG;
 /// A handshake message: an ephemeral key, a tag and at most a node name.
 const HANDSHAKE_MAX: usize = 512;
 /// The longest node name an initiator may introduce itself with (config.rs allows 200 bytes).
@@ -134,7 +134,7 @@ struct Cipher {
 }
 
 /// A frame as its chunks arrive: the first carries the frame's length.
-struct Incoming {
+pub(crate) struct Incoming {
     frame: Vec<u8>,
     declared: usize,
     held: Held,
@@ -171,7 +171,7 @@ async fn write_block(tcp: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> std::
     tcp.write_all(&out).await
 }
 
-async fn read_block(
+pub(crate) async fn read_block(
     tcp: &mut (impl AsyncRead + Unpin),
     max: usize,
     buf: &mut Vec<u8>,
@@ -456,7 +456,7 @@ impl Cipher {
 }
 
 impl Incoming {
-    fn start(first: Vec<u8>) -> Result<Incoming, StreamError> {
+    pub(crate) fn start(first: Vec<u8>) -> Result<Incoming, StreamError> {
         if first.len() < 4 {
             return Err(StreamError::Garbled(
                 "first chunk shorter than its length field",
@@ -475,13 +475,13 @@ impl Incoming {
         Ok(incoming)
     }
 
-    fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.frame.len() >= self.declared
     }
 
     /// Appends a chunk, growing the buffer by what arrived (never past the declared length,
     /// and no more than doubling it) and counting the growth against the receive budget.
-    fn add(&mut self, chunk: &[u8]) -> Result<(), StreamError> {
+    pub(crate) fn add(&mut self, chunk: &[u8]) -> Result<(), StreamError> {
         let needed = self.frame.len() + chunk.len();
         if needed > self.frame.capacity() {
             let target = needed
@@ -494,7 +494,7 @@ impl Incoming {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<u8>, StreamError> {
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>, StreamError> {
         if self.frame.len() != self.declared {
             return Err(StreamError::Garbled("frame longer than its length field"));
         }
@@ -615,6 +615,24 @@ impl StreamReader {
 mod tests {
     use super::*;
     use crate::transport::test_keys as keys;
+
+    #[test]
+    fn a_frame_holds_what_has_arrived_and_ends_at_its_declared_size() {
+        let mut first = (MAX_FRAME_LEN as u32).to_be_bytes().to_vec();
+        first.extend_from_slice(&[7; 10]);
+        let mut frame = Incoming::start(first).unwrap();
+        assert!(
+            frame.frame.capacity() < 1024,
+            "room for the declared length"
+        );
+        let chunk = vec![1u8; CHUNK_PLAINTEXT];
+        while !frame.is_whole() {
+            let rest = MAX_FRAME_LEN - frame.frame.len();
+            frame.add(&chunk[..rest.min(CHUNK_PLAINTEXT)]).unwrap();
+        }
+        assert_eq!(frame.frame.capacity(), MAX_FRAME_LEN);
+        assert_eq!(frame.finish().unwrap().len(), MAX_FRAME_LEN);
+    }
 
     /// Frames of several Noise messages, sent without waiting while the receiver is slow to
     /// read (so writes go partial and the backlog is flushed in pieces), arrive whole, in order.
