@@ -242,6 +242,31 @@ mod tests {
         );
     }
 
+    /// A consensus reply whose error nests 100,000 deep, as openraft's own error types allowed
+    /// (`AnyError::source`): 500 KB that overflowed the decoding thread's stack and aborted the
+    /// node. Replies carry a flat error now; decoding on a small stack returns.
+    #[test]
+    fn a_deeply_nested_reply_does_not_overflow_the_stack() {
+        let depth = 100_000;
+        let mut bytes = vec![PROTOCOL_VERSION, 4, 0, 1, 1, 0, 1, 6, 0, 1, 21];
+        bytes.extend_from_slice(b"std::io::error::Error");
+        bytes.extend_from_slice(&[1, 120]);
+        bytes.push(1);
+        for _ in 0..depth {
+            bytes.extend_from_slice(&[0, 0, 1]);
+        }
+        bytes.extend_from_slice(&[0; 5]);
+        bytes.extend(std::iter::repeat_n(0u8, 2 * depth));
+        bytes.extend_from_slice(&[0; 3]);
+        let decoded = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || decode_frame(&bytes).map(|frame| frame.body.kind()))
+            .unwrap()
+            .join()
+            .expect("decoding returned");
+        assert!(decoded.is_err(), "{decoded:?}");
+    }
+
     #[test]
     fn peer_text_loses_control_characters_and_length() {
         assert_eq!(peer_text("a\nb\u{1b}[31mc"), "a\u{fffd}b\u{fffd}[31mc");

@@ -19,7 +19,7 @@ pub mod timing;
 pub(crate) mod types;
 
 pub use durable::DurableIdentity;
-pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError, Renewal};
+pub use rpc::{ConsensusReply, ConsensusRequest, Decided, LeaderError, RemoteRaftError, Renewal};
 pub use types::{NodeId, RaftPeer};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -448,13 +448,19 @@ impl Consensus {
                 let term = rpc.vote.leader_id().term;
                 let reply = self.raft.append_entries(rpc).await;
                 self.acks.acked(term);
-                ConsensusReply::Append(reply)
+                ConsensusReply::Append(reply.map_err(RemoteRaftError::from))
             }
             ConsensusRequest::LastAck { term } => ConsensusReply::LastAck(self.acks.report(term)),
-            ConsensusRequest::Vote(rpc) => ConsensusReply::Vote(self.raft.vote(rpc).await),
+            ConsensusRequest::Vote(rpc) => {
+                ConsensusReply::Vote(self.raft.vote(rpc).await.map_err(RemoteRaftError::from))
+            }
             ConsensusRequest::Snapshot(rpc) => ConsensusReply::Snapshot(match refuse_chunk(&rpc) {
-                None => self.raft.install_snapshot(rpc).await,
-                Some(refused) => Err(refused),
+                None => self
+                    .raft
+                    .install_snapshot(rpc)
+                    .await
+                    .map_err(RemoteRaftError::from),
+                Some(refused) => Err(RemoteRaftError::Api(refused)),
             }),
             ConsensusRequest::Propose(command) => {
                 ConsensusReply::Proposed(self.propose_as_leader(command).await)
@@ -985,7 +991,7 @@ fn silent_sessions(
 /// allocate that much memory).
 fn refuse_chunk(
     rpc: &openraft::raft::InstallSnapshotRequest<types::TypeConfig>,
-) -> Option<RaftError<NodeId, InstallSnapshotError>> {
+) -> Option<InstallSnapshotError> {
     let end = rpc.offset.saturating_add(rpc.data.len() as u64);
     if end <= MAX_SNAPSHOT_BYTES as u64 {
         return None;
@@ -995,12 +1001,10 @@ fn refuse_chunk(
         id: rpc.meta.snapshot_id.clone(),
         offset,
     };
-    Some(RaftError::APIError(InstallSnapshotError::SnapshotMismatch(
-        SnapshotMismatch {
-            expect: segment(0),
-            got: segment(rpc.offset),
-        },
-    )))
+    Some(InstallSnapshotError::SnapshotMismatch(SnapshotMismatch {
+        expect: segment(0),
+        got: segment(rpc.offset),
+    }))
 }
 
 #[derive(Debug)]

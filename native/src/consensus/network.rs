@@ -14,7 +14,7 @@ use openraft::raft::{
     VoteRequest, VoteResponse,
 };
 
-use super::rpc::{ConsensusReply, ConsensusRequest};
+use super::rpc::{ConsensusReply, ConsensusRequest, RemoteRaftError};
 use super::types::{Entry, NodeId, RaftPeer, TypeConfig};
 use crate::limits::REPLICATION_MESSAGE_BYTES;
 use crate::transport::{ChannelPool, StreamError};
@@ -118,18 +118,31 @@ impl Connection {
         }
     }
 
-    fn remote<T, E>(&self, result: Result<T, RaftError<NodeId, E>>) -> Result<T, RpcError<E>>
+    /// A peer's failure as openraft knows it: the call's own error as a remote one; a peer whose
+    /// Raft failed is, to this node, one that does not answer.
+    fn remote<T, E>(&self, result: Result<T, RemoteRaftError<E>>) -> Result<T, RpcError<E>>
     where
         E: std::error::Error,
     {
-        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+        result.map_err(|e| match e {
+            RemoteRaftError::Api(e) => {
+                RPCError::RemoteError(RemoteError::new(self.target, RaftError::APIError(e)))
+            }
+            RemoteRaftError::Fatal(why) => RPCError::Network(NetworkError::new(&Problem(format!(
+                "the consensus of node {} failed: {}",
+                self.target,
+                wire::peer_text(&why)
+            )))),
+        })
     }
 }
 
-fn mismatch<E: std::error::Error>(reply: ConsensusReply) -> RpcError<E> {
-    RPCError::Network(NetworkError::new(&Problem(format!(
-        "answer of the wrong kind: {reply:?}"
-    ))))
+/// An answer to another call than the one sent: its contents (a claimed queue item, say) are
+/// not logged.
+fn mismatch<E: std::error::Error>(_reply: ConsensusReply) -> RpcError<E> {
+    RPCError::Network(NetworkError::new(&Problem(
+        "answer of the wrong kind".to_string(),
+    )))
 }
 
 /// What an AppendEntries frame holds besides its entries (the vote, two log ids, the group,

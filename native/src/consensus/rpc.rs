@@ -1,6 +1,6 @@
 //! What travels between members of the consensus group, inside `wire::Body::Consensus`.
 
-use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::error::{Infallible, InstallSnapshotError, RaftError};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
@@ -38,9 +38,9 @@ pub enum ConsensusRequest {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ConsensusReply {
-    Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
-    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
-    Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
+    Append(Result<AppendEntriesResponse<NodeId>, RemoteRaftError<Infallible>>),
+    Vote(Result<VoteResponse<NodeId>, RemoteRaftError<Infallible>>),
+    Snapshot(Result<InstallSnapshotResponse<NodeId>, RemoteRaftError<InstallSnapshotError>>),
     Proposed(Result<Decided, LeaderError>),
     KeepAlive(Renewal),
     IsLocked(Result<bool, LeaderError>),
@@ -50,6 +50,25 @@ pub enum ConsensusReply {
     WrongGroup {
         theirs: u64,
     },
+}
+
+/// Why the receiver's Raft did not answer a call, as it travels: the call's own error, or that
+/// its Raft failed, in words. openraft's error types nest an error inside itself without bound
+/// (`AnyError::source`), and a reply nested 100,000 deep (a frame of 500 KB) overflowed the stack
+/// of the node that decoded it; this type holds nothing that nests.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RemoteRaftError<E> {
+    Api(E),
+    Fatal(String),
+}
+
+impl<E> From<RaftError<NodeId, E>> for RemoteRaftError<E> {
+    fn from(error: RaftError<NodeId, E>) -> Self {
+        match error {
+            RaftError::APIError(e) => RemoteRaftError::Api(e),
+            RaftError::Fatal(fatal) => RemoteRaftError::Fatal(fatal.to_string()),
+        }
+    }
 }
 
 /// The leader's answer to a keepalive.

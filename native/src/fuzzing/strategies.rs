@@ -10,14 +10,12 @@ use std::net::{SocketAddr, SocketAddrV6};
 
 use bytes::Bytes;
 use foca::{Header, Member, Message, State};
-use openraft::error::{Fatal, InstallSnapshotError, RaftError, SnapshotMismatch};
+use openraft::error::{InstallSnapshotError, SnapshotMismatch};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::{
-    CommittedLeaderId, EntryPayload, Membership, SnapshotSegmentId, StorageIOError, Vote,
-};
+use openraft::{CommittedLeaderId, EntryPayload, Membership, SnapshotSegmentId, Vote};
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
@@ -29,7 +27,9 @@ use crate::cache::{CacheBatch, Record, RecordSet, SyncPage, SyncRequest};
 use crate::consensus::handover::AckReport;
 use crate::consensus::journal::Record as JournalRecord;
 use crate::consensus::types::{Entry, LogId, SnapshotMeta, StoredMembership};
-use crate::consensus::{ConsensusReply, ConsensusRequest, Decided, LeaderError, RaftPeer, Renewal};
+use crate::consensus::{
+    ConsensusReply, ConsensusRequest, Decided, LeaderError, RaftPeer, RemoteRaftError, Renewal,
+};
 use crate::coordination::{Command, CoordinationState, Outcome, Owner};
 use crate::events::{Event, EventBatch, EventsAck, Interest};
 use crate::membership::NodeIdentity;
@@ -312,17 +312,12 @@ fn consensus_request() -> BoxedStrategy<ConsensusRequest> {
     .boxed()
 }
 
-fn fatal() -> BoxedStrategy<Fatal<u64>> {
-    prop_oneof![
-        Just(Fatal::Panicked),
-        Just(Fatal::Stopped),
-        text().prop_map(|e| {
-            Fatal::StorageError(
-                StorageIOError::read_state_machine(&std::io::Error::other(e)).into(),
-            )
-        }),
-    ]
-    .boxed()
+/// A peer's Raft that failed, as it says so: in words.
+fn fatal<E>() -> BoxedStrategy<RemoteRaftError<E>>
+where
+    E: std::fmt::Debug + 'static,
+{
+    text().prop_map(RemoteRaftError::Fatal).boxed()
 }
 
 fn leader_error() -> BoxedStrategy<LeaderError> {
@@ -349,7 +344,7 @@ fn consensus_reply() -> BoxedStrategy<ConsensusReply> {
     );
     let segment = (text(), any::<u64>()).prop_map(|(id, offset)| SnapshotSegmentId { id, offset });
     let mismatch = (segment.clone(), segment).prop_map(|(expect, got)| {
-        RaftError::APIError(InstallSnapshotError::SnapshotMismatch(SnapshotMismatch {
+        RemoteRaftError::Api(InstallSnapshotError::SnapshotMismatch(SnapshotMismatch {
             expect,
             got,
         }))
@@ -357,7 +352,7 @@ fn consensus_reply() -> BoxedStrategy<ConsensusReply> {
     let snapshot = prop_oneof![
         vote().prop_map(|vote| Ok(InstallSnapshotResponse { vote })),
         mismatch.prop_map(Err),
-        fatal().prop_map(|f| Err(RaftError::Fatal(f))),
+        fatal().prop_map(Err),
     ];
     let decided = (outcome(), any::<u64>()).prop_map(|(outcome, index)| Decided { outcome, index });
     let renewal = prop_oneof![
@@ -368,16 +363,9 @@ fn consensus_reply() -> BoxedStrategy<ConsensusReply> {
     let ack = (option::of(any::<u64>()), option::of(any::<u64>()))
         .prop_map(|(ago_ms, led_term)| AckReport { ago_ms, led_term });
     prop_oneof![
-        prop_oneof![
-            append.prop_map(Ok),
-            fatal().prop_map(|f| Err(RaftError::Fatal(f)))
-        ]
-        .prop_map(ConsensusReply::Append),
-        prop_oneof![
-            vote_response.prop_map(Ok),
-            fatal().prop_map(|f| Err(RaftError::Fatal(f)))
-        ]
-        .prop_map(ConsensusReply::Vote),
+        prop_oneof![append.prop_map(Ok), fatal().prop_map(Err)].prop_map(ConsensusReply::Append),
+        prop_oneof![vote_response.prop_map(Ok), fatal().prop_map(Err)]
+            .prop_map(ConsensusReply::Vote),
         snapshot.prop_map(ConsensusReply::Snapshot),
         prop_oneof![decided.prop_map(Ok), leader_error().prop_map(Err)]
             .prop_map(ConsensusReply::Proposed),
