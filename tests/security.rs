@@ -261,7 +261,7 @@ fn half_sent_frames_are_dropped_and_hold_at_most_the_receive_budget() {
             let mut stream = SecureStream::connect(proxy, &keys_as("insider"))
                 .await
                 .unwrap();
-            let hello = hello("insider", proxy, transport::now_ms());
+            let hello = hello("insider", proxy, openmrs_cluster::clocks::now_millis());
             stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
             stream.recv().await.unwrap();
             let (_reader, mut writer) = stream.split();
@@ -408,7 +408,11 @@ fn a_joiner_whose_clock_is_far_off_is_refused_saying_so() {
     let _a = Node::start(config("a", seed, &[seed])).unwrap();
     let rt = runtime();
     let reply = rt.block_on(async {
-        let hello = hello("late", free_addr(ip), transport::now_ms() - 60_000);
+        let hello = hello(
+            "late",
+            free_addr(ip),
+            openmrs_cluster::clocks::now_millis() - 60_000,
+        );
         let mut stream = SecureStream::connect(seed, &keys_as("late")).await.unwrap();
         stream.send(&wire::encode(&hello).unwrap()).await.unwrap();
         wire::decode_frame(&stream.recv().await.unwrap()).unwrap()

@@ -12,9 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const MAX_AHEAD: Duration = Duration::from_secs(60);
 
 pub fn now_millis() -> u64 {
+    now_micros() / 1000
+}
+
+pub fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// How far `at_ms` (epoch milliseconds) is past this node's clock, when that is more than

@@ -8,11 +8,11 @@
 //! are broken by node id, so every node picks the same winner.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clocks::MAX_AHEAD;
+use crate::clocks::{now_micros, MAX_AHEAD};
 
 const LOGICAL_BITS: u32 = 12;
 /// The largest wall-clock time a clock can hold, in microseconds (52 bits: the year 2112).
@@ -80,16 +80,6 @@ impl Hlc {
 /// This node's wall clock in the clock's upper bits.
 fn physical_now() -> u64 {
     now_micros().min(MAX_MICROS) << LOGICAL_BITS
-}
-
-pub fn now_millis() -> u64 {
-    now_micros() / 1000
-}
-
-pub fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use indexmap::IndexMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use super::hlc::{now_micros, now_millis, Version};
+use super::hlc::Version;
+use crate::clocks::{now_micros, now_millis};
 
 /// How long a removal is remembered. A write older than its removal that arrives later than
 /// this (a peer cut off for longer, then resynced) is compared against nothing and kept.

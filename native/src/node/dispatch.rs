@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::Shared;
 use crate::membership::NodeIdentity;
-use crate::transport::{self, Answer, FrameHandler, Peer, Reply, CLOCK_SKEW_MAX};
+use crate::transport::{Answer, FrameHandler, Peer, Reply, CLOCK_SKEW_MAX};
 use crate::wire::{self, Body, Frame, Hello, Welcome};
 
 pub struct Dispatcher {
@@ -52,7 +52,7 @@ impl Dispatcher {
                 node.name, hello.cluster_name, cluster_name
             ));
         }
-        let skew_ms = i128::from(hello.clock_ms) - i128::from(transport::now_ms());
+        let skew_ms = i128::from(hello.clock_ms) - i128::from(crate::clocks::now_millis());
         if skew_ms.unsigned_abs() > CLOCK_SKEW_MAX.as_millis() {
             return Some(format!(
                 "node '{}' has a clock {} ms {} this node's (more than {} s apart): \

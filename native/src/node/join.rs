@@ -115,7 +115,7 @@ async fn ask_all(shared: &Shared, local: &NodeIdentity, seeds: &[SocketAddr]) ->
         let hello = Frame::new(Body::Hello(Hello {
             cluster_name: shared.config.cluster_name.clone(),
             node: local.clone(),
-            clock_ms: transport::now_ms(),
+            clock_ms: crate::clocks::now_millis(),
         }));
         let keys = shared.keys.clone();
         let faults = shared.faults.clone();

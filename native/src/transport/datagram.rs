@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use tokio::net::UdpSocket;
@@ -14,6 +13,7 @@ use tokio::net::UdpSocket;
 use super::refusals::Refusals;
 use super::replay::{Rejected, Replays, Stamp, FRESH_WITHIN, STAMP_LEN};
 use super::Faults;
+use crate::clocks::now_millis;
 use crate::crypto::{ClusterKeys, DATAGRAM_OVERHEAD};
 use crate::wire::PROTOCOL_VERSION;
 
@@ -57,7 +57,7 @@ impl Datagrams {
         Stamp {
             instance: self.stamps.instance,
             counter: self.stamps.next.fetch_add(1, Ordering::Relaxed),
-            sent_ms: now_ms(),
+            sent_ms: now_millis(),
         }
         .write(&mut stamped);
         stamped.extend_from_slice(payload);
@@ -70,7 +70,7 @@ impl Datagrams {
             tracing::debug!(%from, "datagram dropped: no stamp");
             return None;
         };
-        match self.stamps.replays.lock().check(stamp, now_ms()) {
+        match self.stamps.replays.lock().check(stamp, now_millis()) {
             Ok(()) => {
                 opened.drain(..STAMP_LEN);
                 Some(opened)
@@ -146,11 +146,4 @@ impl Datagrams {
             }
         }
     }
-}
-
-/// Wall-clock milliseconds, the time stamps and a joiner's clock are compared in.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

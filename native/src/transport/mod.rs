@@ -14,7 +14,7 @@ pub(crate) mod stream;
 
 pub use budget::{held as receive_budget_held, RECEIVE_BUDGET};
 pub use channel::{Backoff, Channel, Link};
-pub use datagram::{now_ms, Datagrams};
+pub use datagram::Datagrams;
 pub use faults::Faults;
 pub use listener::{bind_pair, serve, Answer, FrameHandler, Peer, Reply};
 pub use pool::ChannelPool;
