@@ -148,7 +148,12 @@ async fn serve_one(
         addr: stream.peer(),
         name: Arc::clone(stream.peer_name()),
     };
-    let first = match next_frame(&mut stream, handler.as_ref(), &peer, proven_by).await? {
+    let first = match next_frame(&mut stream, handler.as_ref(), &peer, proven_by)
+        .await
+        .map_err(|e| match e {
+            StreamError::Idle => StreamError::Unproven,
+            other => other,
+        })? {
         Some(frame) => frame,
         None => return Ok(()),
     };
@@ -184,8 +189,8 @@ async fn serve_one(
     }
 }
 
-/// The next admitted frame, `None` if the peer closed the stream between frames; an error if
-/// none began by `deadline`, or the handler does not admit it.
+/// The next admitted frame, `None` if the peer closed the stream between frames; `Idle` if none
+/// began by `deadline`; an error if the handler does not admit it.
 async fn next_frame(
     stream: &mut SecureStream,
     handler: &dyn FrameHandler,
@@ -193,7 +198,7 @@ async fn next_frame(
     deadline: Instant,
 ) -> std::result::Result<Option<Frame>, StreamError> {
     let bytes = match tokio::time::timeout_at(deadline, stream.recv()).await {
-        Err(_) => return Err(StreamError::Timeout),
+        Err(_) => return Err(StreamError::Idle),
         Ok(Ok(bytes)) => bytes,
         Ok(Err(StreamError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             return Ok(None)
@@ -222,8 +227,12 @@ pub(super) fn encode_reply(reply: &Frame) -> std::result::Result<Vec<u8>, Stream
 
 fn log_closed(refusals: &Refusals, from: SocketAddr, error: &StreamError) {
     match error {
-        StreamError::Io(_) => tracing::debug!(peer = %from, %error, "stream closed"),
-        StreamError::Timeout => refusals.note(from.ip(), "connection closed", error),
+        StreamError::Io(_) | StreamError::Idle => {
+            tracing::debug!(peer = %from, %error, "stream closed")
+        }
+        StreamError::Timeout | StreamError::Unproven => {
+            refusals.note(from.ip(), "connection closed", error)
+        }
         _ => refusals.note(from.ip(), "connection refused", error),
     }
 }

@@ -62,8 +62,15 @@ pub enum StreamError {
     Connect(std::io::Error),
     #[error("connection lost: {0}")]
     Io(#[from] std::io::Error),
-    #[error("handshake timed out")]
+    /// A handshake, or a call awaiting its answer, took too long.
+    #[error("timed out")]
     Timeout,
+    /// No frame came on an open stream for as long as the stream may stay idle.
+    #[error("no frame for a while: closed as idle")]
+    Idle,
+    /// A new connection sent no frame this node takes within `listener::PROVE_WITHIN`.
+    #[error("no frame this node takes within 5 s of connecting")]
+    Unproven,
     #[error("not an openmrs-cluster peer (wrong magic)")]
     NotOurs,
     /// The other side refused us and said why (a human-readable, unauthenticated reason).
@@ -365,9 +372,9 @@ impl BlockingStream {
     }
 
     /// As `StreamReader::recv`, blocking; a frame that does not begin within `idle` ends the
-    /// stream with `StreamError::Timeout`.
+    /// stream with `StreamError::Idle`.
     pub fn recv(&mut self, idle: Duration) -> Result<Vec<u8>, StreamError> {
-        let mut frame = Incoming::start(self.recv_chunk(idle, StreamError::Timeout)?)?;
+        let mut frame = Incoming::start(self.recv_chunk(idle, StreamError::Idle)?)?;
         while !frame.is_whole() {
             let chunk = self.recv_chunk(CHUNK_TIMEOUT, StreamError::Stalled)?;
             frame.add(&chunk)?;
