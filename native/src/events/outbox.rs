@@ -530,7 +530,7 @@ impl Outbox {
                     wake.notify_one();
                 }
                 Ok(other) => {
-                    tracing::warn!(peer = %name, answer = ?other.body, "events: unexpected answer to a batch");
+                    tracing::warn!(peer = %name, answer = other.body.kind(), "events: unexpected answer to a batch");
                     return StreamError::Garbled("unexpected answer to a batch");
                 }
             }
