@@ -528,3 +528,31 @@ fn a_node_without_a_secret_talks_to_no_one() {
         answer.map(|_| "connected")
     );
 }
+
+#[test]
+fn members_left_quiet_past_the_proving_deadline_have_no_connection_refused() {
+    use openmrs_cluster::logging;
+    logging::install(tracing::Level::DEBUG);
+    let nodes = start_cluster(loopback(89), 3, 3);
+    let _ = logging::poll(Duration::from_millis(10));
+    // Nothing is published, cached or locked: only the streams members keep open to each other.
+    std::thread::sleep(PROVE_WITHIN_AND_MORE);
+    let records = logging::poll(Duration::from_millis(10));
+    let closed: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            r.message.contains("within 5 s of connecting") || r.message.contains("stream closed")
+        })
+        .collect();
+    assert!(
+        closed.is_empty(),
+        "{} of {} lines, the first: {:?}",
+        closed.len(),
+        records.len(),
+        closed.first()
+    );
+    drop(nodes);
+}
+
+/// Past the listener's 5 s, with room for a busy machine.
+const PROVE_WITHIN_AND_MORE: Duration = Duration::from_secs(8);

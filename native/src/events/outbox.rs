@@ -386,12 +386,25 @@ impl Outbox {
         if now < quiet_since + ACK_IDLE {
             return Next::Wait(quiet_since + ACK_IDLE, false);
         }
-        peer.asked = Some((peer.sent, now));
-        peer.written_at = Some(now);
-        match self.encode(peer, Vec::new(), true) {
+        match self.ask(peer, now) {
             Some(bytes) => Next::Send(bytes),
             None => Next::Wait(now + ACK_TIMEOUT, false),
         }
+    }
+
+    /// An empty batch that asks the peer to acknowledge everything sent so far.
+    fn ask(&self, peer: &mut Peer, now: Instant) -> Option<Vec<u8>> {
+        peer.asked = Some((peer.sent, now));
+        peer.written_at = Some(now);
+        self.encode(peer, Vec::new(), true)
+    }
+
+    /// The first frame of a new stream: the peer's listener closes a connection that sends
+    /// none within a few seconds, and its answer brings the peer's interest before any batch.
+    fn greeting(&self, name: &str) -> Option<Vec<u8>> {
+        let mut state = self.state.lock();
+        let peer = state.peers.get_mut(name)?;
+        self.ask(peer, Instant::now())
     }
 
     fn acked(&self, name: &str, ack: EventsAck) {
@@ -467,6 +480,9 @@ impl Outbox {
         )));
         if self.connected(name, Some(Arc::clone(&writer))).is_none() {
             return Ok(());
+        }
+        if let Some(greeting) = self.greeting(name) {
+            writer.lock().await.send(&greeting).await?;
         }
         loop {
             let mut stream = writer.lock().await;
