@@ -1,0 +1,68 @@
+package org.openmrs.module.cluster.omod;
+
+import java.util.Properties;
+
+import org.openmrs.module.cluster.Cluster;
+import org.openmrs.module.cluster.ClusterConfig;
+
+/**
+ * The one cluster node of this module's class loader: started from the runtime properties when
+ * the module starts, closed when it stops. A module stopped and started again by an administrator
+ * comes back in a new class loader, so this state never outlives one start.
+ */
+final class ModuleNode {
+
+    private static volatile Cluster node;
+    /** Why the node panicked, or null while it has not. */
+    private static volatile String panic;
+
+    private ModuleNode() {
+    }
+
+    /**
+     * Starts the node the {@code cluster.*} keys describe: a cluster member when a secret or seeds
+     * are set (a secret is then required), else a one-node embedded cluster, so that one server
+     * with the module and no configuration runs as before.
+     *
+     * @throws IllegalArgumentException naming the key of a wrong configuration value
+     * @throws org.openmrs.module.cluster.ClusterException when the node cannot join
+     */
+    static synchronized void start(Properties runtimeProperties) {
+        if (node != null) {
+            return;
+        }
+        ClusterConfig config = ClusterConfig.fromProperties(runtimeProperties);
+        Cluster started = config.secret().isPresent() || !config.seeds().isEmpty()
+                ? Cluster.start(config) : Cluster.embedded();
+        panic = null;
+        started.onPanic(reason -> panic = reason);
+        node = started;
+    }
+
+    static synchronized void stop() {
+        Cluster running = node;
+        node = null;
+        if (running != null) {
+            running.close();
+        }
+    }
+
+    /** One line for a probe: "UP", the node and how many members it sees, or "DOWN" and why. */
+    static String health() {
+        Cluster running = node;
+        String why = panic;
+        if (running == null) {
+            return "DOWN the cluster module has not started its node";
+        }
+        return why == null ? "UP " + running.nodeName() + " " + running.members().size() + " members"
+                : "DOWN panicked: " + why;
+    }
+
+    static Cluster node() {
+        Cluster running = node;
+        if (running == null) {
+            throw new IllegalStateException("the cluster module has not started its node");
+        }
+        return running;
+    }
+}
