@@ -72,8 +72,8 @@ final class Servers extends ExternalResource {
 
     /**
      * Starts the next server with second-level cache {@code cache} ({@link Databases}) and these
-     * more {@code key=value} arguments, and waits until it is ready; the first one's node is the
-     * others' seed.
+     * more {@code key=value} arguments ({@code -D} ones are the JVM's system properties), and
+     * waits until it is ready; the first one's node is the others' seed.
      */
     AppServer start(String cache, String... more) throws IOException, InterruptedException {
         String label = "n" + (children.size() + 1);
@@ -135,9 +135,10 @@ final class Servers extends ExternalResource {
             assertTrue("run this test through Gradle (gradle hibernateTest)", classpath != null);
             List<String> command = new ArrayList<>(Arrays.asList(
                     new File(System.getProperty("java.home"), "bin/java").getPath(),
-                    "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
-                    L2Node.class.getName()));
-            command.addAll(args);
+                    "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath));
+            args.stream().filter(arg -> arg.startsWith("-D")).forEach(command::add);
+            command.add(L2Node.class.getName());
+            args.stream().filter(arg -> !arg.startsWith("-D")).forEach(command::add);
             Process process = new ProcessBuilder(command)
                     .redirectError(ProcessBuilder.Redirect.to(new File(logs(), cache + "-" + label + ".log")))
                     .start();

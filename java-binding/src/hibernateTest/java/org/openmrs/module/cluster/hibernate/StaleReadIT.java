@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +45,18 @@ public class StaleReadIT {
         assertEquals("stale reads: " + outcome, 0, outcome.staleTotal());
     }
 
+    /**
+     * The second node's cache clock (the region factory's timestamps) runs 5 s ahead of the
+     * others'. A design that compared one node's timestamps with another's would take its stale
+     * loads and cached queries for current.
+     */
+    @Test
+    public void aNodeWhoseClockRunsAheadServesNoStaleRead() throws Exception {
+        Outcome outcome = run(Databases.CLUSTER, "-D" + LocalClock.OFFSET_PROPERTY + "=5000");
+        assertEquals(NODES * UPDATES_PER_NODE, outcome.updates);
+        assertEquals("stale reads: " + outcome, 0, outcome.staleTotal());
+    }
+
     @Test
     public void jcacheOverNodeLocalCachesServesStaleReads() throws Exception {
         Outcome outcome = run(Databases.JCACHE);
@@ -52,15 +65,20 @@ public class StaleReadIT {
                 outcome.staleTotal() > 0);
     }
 
-    private Outcome run(String cache) throws Exception {
+    /** Runs the workload on every node; {@code secondNodeArgs} go to the second one's start. */
+    private Outcome run(String cache, String... secondNodeArgs) throws Exception {
         servers.startDatabase();
         List<AppServer> nodes = new ArrayList<>();
         List<File> histories = new ArrayList<>();
         for (int i = 1; i <= NODES; i++) {
             File history = new File(Servers.logs(), cache + "-history-n" + i + ".txt");
             histories.add(history);
-            nodes.add(servers.start(cache, "updates=" + UPDATES_PER_NODE, "readers=" + READERS_PER_NODE,
-                    "history=" + history));
+            List<String> args = new ArrayList<>(Arrays.asList("updates=" + UPDATES_PER_NODE,
+                    "readers=" + READERS_PER_NODE, "history=" + history));
+            if (i == 2) {
+                args.addAll(Arrays.asList(secondNodeArgs));
+            }
+            nodes.add(servers.start(cache, args.toArray(new String[0])));
         }
         nodes.forEach(node -> node.send("go"));
         List<String> statistics = new ArrayList<>();
