@@ -139,7 +139,7 @@ public final class L2Node {
         int counter;
         try (Session session = factory.openSession()) {
             Transaction tx = session.beginTransaction();
-            counter = session.get(Item.class, id).counter();
+            counter = session.find(Item.class, id).counter();
             tx.commit();
         }
         long end = System.nanoTime();
@@ -180,7 +180,7 @@ public final class L2Node {
             try (Session session = factory.openSession()) {
                 Transaction tx = session.beginTransaction();
                 try {
-                    Item item = session.get(Item.class, id);
+                    Item item = session.find(Item.class, id);
                     int value = item.counter() + 1;
                     item.set(value);
                     tx.commit();
@@ -203,7 +203,7 @@ public final class L2Node {
         long begin = System.nanoTime();
         try (Session session = factory.openSession()) {
             Transaction tx = session.beginTransaction();
-            Item item = session.get(Item.class, id);
+            Item item = session.find(Item.class, id);
             int counter = item.counter();
             int mark = item.mark();
             Integer query = session.createQuery("select i.counter from Item i where i.id = :id", Integer.class)

@@ -2,6 +2,7 @@ package org.openmrs.module.cluster.hibernate;
 
 import java.util.List;
 
+import org.hibernate.cache.CacheException;
 import org.hibernate.cache.cfg.spi.DomainDataCachingConfig;
 import org.hibernate.cache.cfg.spi.DomainDataRegionConfig;
 import org.hibernate.cache.spi.DomainDataRegion;
@@ -37,8 +38,17 @@ final class DomainRegion implements DomainDataRegion, Invalidations.Target {
         return new EntityAccess(this, find(config.getEntityCaching(), rootEntityRole).getAccessType());
     }
 
+    /**
+     * @throws CacheException on Hibernate 6 and later, whose natural-id access has other
+     *                        signatures than this class (built on Hibernate 5.6) implements; at
+     *                        the session factory's start, not in a user's transaction
+     */
     @Override
     public NaturalIdDataAccess getNaturalIdDataAccess(NavigableRole rootEntityRole) {
+        if (!NaturalIdAccess.SIGNATURES_MATCH) {
+            throw new CacheException("region '" + getName() + "': natural-id caching (@NaturalIdCache on "
+                    + rootEntityRole.getFullPath() + ") is supported on Hibernate 5.6 only; remove it");
+        }
         return new NaturalIdAccess(this, find(config.getNaturalIdCaching(), rootEntityRole).getAccessType());
     }
 

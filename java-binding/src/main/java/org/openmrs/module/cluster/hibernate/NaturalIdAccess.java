@@ -9,6 +9,9 @@ import org.hibernate.persister.entity.EntityPersister;
 /** Natural ids (Hibernate 5 signatures): as entities, under a role of their own in the region. */
 final class NaturalIdAccess extends RegionAccess implements NaturalIdDataAccess {
 
+    /** False on Hibernate 6 and later, where natural ids are one {@code Object}, not an array. */
+    static final boolean SIGNATURES_MATCH = returnsArray();
+
     NaturalIdAccess(DomainRegion region, AccessType accessType) {
         super(region, accessType);
     }
@@ -44,5 +47,14 @@ final class NaturalIdAccess extends RegionAccess implements NaturalIdDataAccess 
     public boolean afterUpdate(SharedSessionContractImplementor session, Object key, Object value, SoftLock lock) {
         region.invalidateEverywhere(session, (RegionKey) key);
         return false;
+    }
+
+    private static boolean returnsArray() {
+        try {
+            return NaturalIdDataAccess.class.getMethod("getNaturalIdValues", Object.class).getReturnType()
+                    == Object[].class;
+        } catch (NoSuchMethodException e) {
+            return false;
+        }
     }
 }
