@@ -198,3 +198,13 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_panicAwai
         }
     })
 }
+
+/// Local, no network: whether this node's lease is valid and it has not panicked.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_nodeLeaseValid<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jboolean {
+    on_node(env, handle, |_, node| Ok(node.lease_valid()))
+}

@@ -270,6 +270,12 @@ impl Node {
         self.consensus.panic.wait(timeout)
     }
 
+    /// Local: whether this node's lease is valid (it was in contact with a majority within the
+    /// lease) and it has not panicked; what it serves from a cache of its own may then be current.
+    pub fn lease_valid(&self) -> bool {
+        self.consensus.lease_valid()
+    }
+
     /// Switches for cutting this node's links in fault tests.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults

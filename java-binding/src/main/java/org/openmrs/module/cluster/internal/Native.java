@@ -173,6 +173,12 @@ public final class Native {
     /** Blocks up to {@code timeoutMs} until this node panics: the reason, or null. */
     public static native String panicAwait(long handle, long timeoutMs);
 
+    /**
+     * Local, no network: true while this node's lease is valid (it was in contact with a majority
+     * within the lease, 1.8 s) and it has not panicked; what it caches alone may then be current.
+     */
+    public static native boolean nodeLeaseValid(long handle);
+
     // Fault injection, for tests only.
 
     /** Drops every datagram to and from that peer and fails every request to it, as a partition would. */

@@ -1,0 +1,60 @@
+package org.openmrs.module.cluster.hibernate;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.hibernate.cache.spi.QueryResultsRegion;
+import org.hibernate.cache.spi.RegionFactory;
+import org.hibernate.engine.spi.SharedSessionContractImplementor;
+
+/**
+ * Cached query results, kept on the node that ran the query. Hibernate stores each with the
+ * start of its transaction ({@link LocalClock}) and serves it only while no table it read was
+ * invalidated since ({@link Timestamps}), so nothing here needs to travel.
+ */
+final class QueryResults implements QueryResultsRegion {
+
+    private final String name;
+    private final RegionFactory factory;
+    private final Invalidations invalidations;
+    private final long maxEntries;
+    private final ConcurrentHashMap<Object, Object> results = new ConcurrentHashMap<Object, Object>();
+
+    QueryResults(String name, RegionFactory factory, Invalidations invalidations, long maxEntries) {
+        this.name = name;
+        this.factory = factory;
+        this.invalidations = invalidations;
+        this.maxEntries = maxEntries;
+    }
+
+    @Override
+    public Object getFromCache(Object key, SharedSessionContractImplementor session) {
+        return invalidations.serving() ? results.get(key) : null;
+    }
+
+    @Override
+    public void putIntoCache(Object key, Object value, SharedSessionContractImplementor session) {
+        if (invalidations.serving() && (results.size() < maxEntries || results.containsKey(key))) {
+            results.put(key, value);
+        }
+    }
+
+    @Override
+    public String getName() {
+        return name;
+    }
+
+    @Override
+    public RegionFactory getRegionFactory() {
+        return factory;
+    }
+
+    @Override
+    public void clear() {
+        results.clear();
+    }
+
+    @Override
+    public void destroy() {
+        results.clear();
+    }
+}
