@@ -147,6 +147,11 @@ impl Caches {
         Ok(self.store(id)?.len())
     }
 
+    /// The keys this node holds, at most `max`; local, no network.
+    pub fn keys(&self, id: u64, max: usize) -> Result<Vec<Bytes>, CacheError> {
+        Ok(self.store(id)?.keys(max))
+    }
+
     pub fn put(&self, id: u64, key: Bytes, value: Bytes) -> Result<(), CacheError> {
         let store = self.store(id)?;
         check_payload(Payload::CacheKey, key.len(), &store.name)?;

@@ -149,6 +149,19 @@ impl Store {
         self.inner.read().entries.len()
     }
 
+    /// The keys of the unexpired entries, at most `max` of them.
+    pub fn keys(&self, max: usize) -> Vec<Bytes> {
+        let inner = self.inner.read();
+        let now = now_millis();
+        inner
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.expires_at > now)
+            .map(|(key, _)| key.clone())
+            .take(max)
+            .collect()
+    }
+
     /// Writes `value` at `version`, a version this node just made (so above anything held),
     /// and returns the record to ship (the value itself, or only its hash in INVALIDATION mode)
     /// and the keys evicted to make room.

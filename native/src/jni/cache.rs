@@ -6,7 +6,9 @@ use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use super::errors::Failure;
-use super::{millis, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH};
+use super::{
+    byte_arrays, millis, non_negative, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH,
+};
 use crate::cache::Mode;
 
 fn bytes(env: &Env<'_>, array: &JByteArray<'_>, what: &str) -> Outcome<Bytes> {
@@ -110,6 +112,22 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheSize
 ) -> jlong {
     on_node(env, handle, |_, node| {
         Ok(node.cache_len(cache as u64)? as jlong)
+    })
+}
+
+/// A snapshot of the keys, for iteration; `max` bounds the local references one call makes.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheKeys<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    max: jlong,
+) -> JObjectArray<'local, JByteArray<'local>> {
+    on_node(env, handle, |env, node| {
+        let max = usize::try_from(non_negative(max)).unwrap_or(usize::MAX);
+        let keys = node.cache_keys(cache as u64, max)?;
+        byte_arrays(env, &keys)
     })
 }
 

@@ -48,6 +48,10 @@ impl Node {
         Ok(self.shared.caches.len(id)?)
     }
 
+    pub fn cache_keys(&self, id: u64, max: usize) -> Result<Vec<Bytes>> {
+        Ok(self.shared.caches.keys(id, max)?)
+    }
+
     pub fn cache_put(&self, id: u64, key: Bytes, value: Bytes) -> Result<()> {
         self.ensure_writable()?;
         Ok(self.shared.caches.put(id, key, value)?)

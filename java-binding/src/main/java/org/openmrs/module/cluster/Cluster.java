@@ -109,10 +109,20 @@ public final class Cluster implements AutoCloseable {
      * the only voter.
      */
     public static Cluster embedded() {
+        return embedded(new String[0]);
+    }
+
+    /**
+     * As {@link #embedded()}, with Java serialization also reading these classes and packages
+     * ({@code com.example.*}), as {@code cluster.serialization.allow} says: an embedded node's
+     * caches keep their values as bytes too.
+     */
+    public static Cluster embedded(String... serializationAllow) {
         return open(ClusterConfig.builder()
                 .clusterName("openmrs-embedded-" + UUID.randomUUID())
                 .bind("127.0.0.1:0")
                 .raftVoters(1)
+                .serializationAllow(serializationAllow)
                 .build());
     }
 

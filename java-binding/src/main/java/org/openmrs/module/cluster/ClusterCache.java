@@ -1,5 +1,7 @@
 package org.openmrs.module.cluster;
 
+import java.util.Set;
+
 /**
  * A cache whose entries are shared by the members of the cluster, as its {@link CacheMode}
  * says. A put is visible to this node's next get at once and to the others shortly after;
@@ -27,4 +29,10 @@ public interface ClusterCache<K, V> {
 
     /** The number of entries this node holds. */
     long size();
+
+    /**
+     * The keys of the unexpired entries this node holds, a snapshot taken now; keys whose class
+     * the allow-list refuses are left out, as {@link #get} returns null for them.
+     */
+    Set<K> keys();
 }

@@ -1,7 +1,10 @@
 package org.openmrs.module.cluster;
 
 import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.logging.Level;
@@ -135,6 +138,24 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
         return node.call(handle -> Native.cacheSize(handle, id));
     }
 
+    /** @throws ClusterException if the node is closed, or a key cannot be decoded here */
+    @Override
+    @SuppressWarnings("unchecked")
+    public Set<K> keys() {
+        byte[][] found = node.call(handle -> Native.cacheKeys(handle, id, Integer.MAX_VALUE));
+        Set<K> keys = new HashSet<K>(found.length * 2);
+        for (byte[] bytes : found) {
+            try {
+                keys.add((K) codec.decode(bytes, 0, bytes.length));
+            } catch (RefusedClassException refused) {
+                // Left out, as get returns null for a refused class.
+            } catch (RuntimeException e) {
+                throw unreadable("a key", e);
+            }
+        }
+        return Collections.unmodifiableSet(keys);
+    }
+
     @Override
     public String toString() {
         return "ClusterCache{'" + name + "' on node '" + node.name() + "', " + options + "}";
@@ -224,10 +245,14 @@ final class NodeCache<K, V> implements ClusterCache<K, V> {
         } catch (RefusedClassException refused) {
             return null;
         } catch (RuntimeException e) {
-            throw new ClusterException("a value of cache '" + name + "' cannot be read on node '" + node.name()
-                    + "' (" + e.getMessage() + "): make its class visible to the thread's context class loader,"
-                    + " or give every node the same codec", e);
+            throw unreadable("a value", e);
         }
+    }
+
+    private ClusterException unreadable(String role, RuntimeException e) {
+        return new ClusterException(role + " of cache '" + name + "' cannot be read on node '" + node.name()
+                + "' (" + e.getMessage() + "): make its class visible to the thread's context class loader,"
+                + " or give every node the same codec", e);
     }
 
     /** A value read from the store, and when it expires (epoch ms; Long.MAX_VALUE for never). */

@@ -11,6 +11,8 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +59,23 @@ public class ClusterCacheTest {
         assertEquals(0, cache.size());
         cache.put("c", "3");
         assertEquals("a write after a clear stays", "3", cache.get("c"));
+    }
+
+    @Test(timeout = 30_000)
+    public void keysAreTheUnexpiredOnesThisNodeHolds() throws InterruptedException {
+        ClusterCache<String, String> cache = cluster.cache("keyed");
+        assertEquals(Collections.emptySet(), cache.keys());
+        cache.put("a", "1");
+        cache.put("b", "2");
+        cache.put("c", "3");
+        cache.remove("b");
+        assertEquals(new HashSet<>(Arrays.asList("a", "c")), cache.keys());
+        ClusterCache<String, String> expiring = cluster.cache("keyed-briefly",
+                CacheOptions.builder().timeToLive(Duration.ofMillis(50)).build());
+        expiring.put("x", "1");
+        assertEquals(Collections.singleton("x"), expiring.keys());
+        Thread.sleep(100);
+        assertEquals("an expired entry not yet swept is no key", Collections.emptySet(), expiring.keys());
     }
 
     @Test(timeout = 30_000)

@@ -232,6 +232,9 @@ public final class Native {
     /** Entries this node holds (expired ones not yet swept may count). */
     public static native long cacheSize(long handle, long cache);
 
+    /** The keys of at most {@code max} unexpired entries this node holds. Local, no network. */
+    public static native byte[][] cacheKeys(long handle, long cache, long max);
+
     /**
      * Waits up to {@code timeoutMs} for keys this node's store dropped or changed other than by a
      * local put/remove/clear (a remote write, an eviction, an expiry) and returns them: each
