@@ -57,7 +57,7 @@ public final class Cluster implements AutoCloseable {
         this.node = node;
         this.address = address;
         this.allowed = allowed;
-        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed);
+        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed, new LoadLocks(this::lock));
         this.scheduler = new NodeScheduler(node);
         this.panicWatch = new PanicWatch(node);
     }
