@@ -1,12 +1,14 @@
 package org.openmrs.module.cluster.jcache;
 
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 import javax.cache.management.CacheStatisticsMXBean;
 
 /**
  * The statistics of one cache on this node, as JSR-107 defines them: what this node's callers
  * did, not the cluster's. Counted only while statistics are enabled; {@link #clear()} zeroes them.
+ * Evictions are the node's, counted by the library whether or not statistics are enabled.
  */
 final class CacheStatistics implements CacheStatisticsMXBean {
 
@@ -16,11 +18,19 @@ final class CacheStatistics implements CacheStatisticsMXBean {
     private final LongAdder misses = new LongAdder();
     private final LongAdder puts = new LongAdder();
     private final LongAdder removals = new LongAdder();
-    private final LongAdder evictions = new LongAdder();
+    /** The library's count of the cluster cache's evictions on this node, which only grows. */
+    private final LongSupplier evicted;
+    /** What {@link #evicted} said when the counts last started from zero. */
+    private volatile long evictedBefore;
     private final LongAdder getNanos = new LongAdder();
     private final LongAdder putNanos = new LongAdder();
     private final LongAdder removeNanos = new LongAdder();
     private volatile boolean enabled;
+
+    CacheStatistics(LongSupplier evicted) {
+        this.evicted = evicted;
+        this.evictedBefore = evicted.getAsLong();
+    }
 
     void enable(boolean on) {
         enabled = on;
@@ -69,7 +79,7 @@ final class CacheStatistics implements CacheStatisticsMXBean {
         misses.reset();
         puts.reset();
         removals.reset();
-        evictions.reset();
+        evictedBefore = evicted.getAsLong();
         getNanos.reset();
         putNanos.reset();
         removeNanos.reset();
@@ -112,7 +122,7 @@ final class CacheStatistics implements CacheStatisticsMXBean {
 
     @Override
     public long getCacheEvictions() {
-        return evictions.sum();
+        return evicted.getAsLong() - evictedBefore;
     }
 
     @Override

@@ -73,7 +73,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
     private final CacheWriter<K, V> writer;
     private final ExpiryPolicy expiry;
     private final Listeners<K, V> listeners = new Listeners<K, V>(this);
-    private final CacheStatistics statistics = new CacheStatistics();
+    private final CacheStatistics statistics;
     private final CacheConfigurationBean configurationBean;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     /** The other nodes' announcements, while this cache has listeners; guarded by listeners. */
@@ -90,6 +90,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
         String clusterName = manager.clusterName(name);
         this.store = manager.cluster().cache(clusterName, options(configuration));
         this.topic = clusterName;
+        this.statistics = new CacheStatistics(() -> store.stats().evictions());
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();
         }

@@ -6,6 +6,7 @@ import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.cache.Cache;
 import javax.cache.CacheManager;
 import javax.cache.configuration.MutableConfiguration;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 import org.junit.After;
 import org.junit.Rule;
@@ -88,11 +91,13 @@ public class ClusterCachingProviderTest {
     }
 
     @Test(timeout = 30_000)
-    public void aClusterCacheConfigurationSetsTheModeAndTheBound() {
+    public void aClusterCacheConfigurationSetsTheModeAndTheBoundWhoseEvictionsTheStatisticsCount() throws Exception {
         nodes.start();
         CacheManager manager = provider.getCacheManager(URI_OF_TEST, getClass().getClassLoader(), new Properties());
-        Cache<Integer, String> cache = manager.createCache("bounded", new ClusterCacheConfiguration<Integer, String>()
-                .setMode(CacheMode.INVALIDATION).setMaxEntries(10).setTypes(Integer.class, String.class));
+        ClusterCacheConfiguration<Integer, String> bounded = new ClusterCacheConfiguration<Integer, String>()
+                .setMode(CacheMode.INVALIDATION).setMaxEntries(10);
+        bounded.setTypes(Integer.class, String.class).setStatisticsEnabled(true);
+        Cache<Integer, String> cache = manager.createCache("bounded", bounded);
         for (int i = 0; i < 30; i++) {
             cache.put(i, "v" + i);
         }
@@ -102,6 +107,15 @@ public class ClusterCachingProviderTest {
         ClusterCacheConfiguration<?, ?> configuration = cache.getConfiguration(ClusterCacheConfiguration.class);
         assertEquals(CacheMode.INVALIDATION, configuration.getMode());
         assertEquals(10, configuration.getMaxEntries());
+        ObjectName statistics =
+                new ObjectName("javax.cache:type=CacheStatistics,CacheManager=test.jcache,Cache=bounded");
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        assertEquals(20L, server.getAttribute(statistics, "CacheEvictions"));
+        assertEquals(30L, server.getAttribute(statistics, "CachePuts"));
+        server.invoke(statistics, "clear", new Object[0], new String[0]);
+        assertEquals(0L, server.getAttribute(statistics, "CacheEvictions"));
+        cache.put(100, "one more");
+        assertEquals(1L, server.getAttribute(statistics, "CacheEvictions"));
     }
 
     @Test(timeout = 60_000)
