@@ -251,7 +251,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
             if (stored) {
                 statistics.put(start);
             }
-            return old == null ? null : (V) old.value;
+            return old == null ? null : (V) Copies.of(old.value);
         });
     }
 
@@ -355,7 +355,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
         return announced(key, changes -> {
             delete(key);
             Stored old = counted(unexpired(key, System.currentTimeMillis()), start);
-            return (V) removed(key, old, start, changes);
+            return (V) Copies.of(removed(key, old, start, changes));
         });
     }
 
@@ -399,7 +399,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
                 return null;
             }
             replaced(key, value, old, now, start, changes);
-            return returnsOld ? (V) old.value : value;
+            return returnsOld ? (V) Copies.of(old.value) : value;
         });
     }
 
@@ -471,7 +471,8 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
             long now = System.currentTimeMillis();
             Stored old = counted(live(key, now, changes), statistics.start());
             long start = statistics.start();
-            ProcessorEntry<K, V> entry = new ProcessorEntry<K, V>(key, old == null ? null : (V) old.value,
+            V existing = old == null ? null : (V) Copies.of(old.value);
+            ProcessorEntry<K, V> entry = new ProcessorEntry<K, V>(key, existing,
                     configuration.isReadThrough() ? loader : null);
             T result;
             try {
@@ -596,7 +597,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
                 }
                 touch(key, stored, now);
                 statistics.hit(start);
-                return new ClusterCacheEntry<K, V>(key, (V) stored.value);
+                return new ClusterCacheEntry<K, V>(key, (V) Copies.of(stored.value));
             });
         }
     }
@@ -842,7 +843,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
         if (stored != null) {
             touch(key, stored, now);
             statistics.hit(start);
-            return (V) stored.value;
+            return (V) Copies.of(stored.value);
         }
         statistics.miss(start);
         if (!configuration.isReadThrough() || loader == null) {

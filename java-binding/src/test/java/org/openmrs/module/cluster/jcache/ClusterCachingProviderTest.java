@@ -9,6 +9,7 @@ import static org.junit.Assert.fail;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -116,6 +117,21 @@ public class ClusterCachingProviderTest {
         assertEquals(0L, server.getAttribute(statistics, "CacheEvictions"));
         cache.put(100, "one more");
         assertEquals(1L, server.getAttribute(statistics, "CacheEvictions"));
+    }
+
+    @Test(timeout = 30_000)
+    public void storeByValueHandsEachCallerItsOwnCopyOfAMutableValue() {
+        nodes.start();
+        CacheManager manager = provider.getCacheManager(URI_OF_TEST, getClass().getClassLoader(), new Properties());
+        Cache<Date, Date> cache = manager.createCache("dates", new MutableConfiguration<Date, Date>());
+        Date key = new Date(1_000);
+        cache.put(key, new Date(2_000));
+        Date first = cache.get(key);
+        first.setTime(3_000);
+        assertEquals("a caller's change to what it got stays its own", new Date(2_000), cache.get(key));
+        cache.iterator().next().getValue().setTime(5_000);
+        assertEquals(new Date(2_000), cache.getAndPut(key, new Date(4_000)));
+        assertEquals(new Date(4_000), cache.get(key));
     }
 
     @Test(timeout = 60_000)
