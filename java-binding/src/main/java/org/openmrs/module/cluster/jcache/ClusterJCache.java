@@ -275,13 +275,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
             for (Map.Entry<? extends K, ? extends V> entry : map.entrySet()) {
                 unwritten.add(new ClusterCacheEntry<K, V>(entry.getKey(), entry.getValue()));
             }
-            try {
-                writer.writeAll(unwritten);
-            } catch (CacheWriterException e) {
-                failure = e;
-            } catch (RuntimeException e) {
-                failure = new CacheWriterException("the writer of cache '" + name + "' failed", e);
-            }
+            failure = failureOf(() -> writer.writeAll(unwritten));
             for (Cache.Entry<? extends K, ? extends V> entry : unwritten) {
                 toStore.remove(entry.getKey());
             }
@@ -426,13 +420,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
         CacheWriterException failure = null;
         if (writer != null && !keys.isEmpty()) {
             Set<K> undeleted = new LinkedHashSet<K>(keys);
-            try {
-                writer.deleteAll(undeleted);
-            } catch (CacheWriterException e) {
-                failure = e;
-            } catch (RuntimeException e) {
-                failure = new CacheWriterException("the writer of cache '" + name + "' failed", e);
-            }
+            failure = failureOf(() -> writer.deleteAll(undeleted));
             toRemove = new LinkedHashSet<K>(keys);
             toRemove.removeAll(undeleted);
         }
@@ -961,6 +949,22 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
             throw e;
         } catch (RuntimeException e) {
             throw new CacheWriterException("the writer of cache '" + name + "' failed to delete", e);
+        }
+    }
+
+    /**
+     * Runs a batch call of the writer, which leaves in its collection what it did not write; what
+     * the writer threw, as a CacheWriterException, or null. The caller stores what was written
+     * before it throws that.
+     */
+    private CacheWriterException failureOf(Runnable batch) {
+        try {
+            batch.run();
+            return null;
+        } catch (CacheWriterException e) {
+            return e;
+        } catch (RuntimeException e) {
+            return new CacheWriterException("the writer of cache '" + name + "' failed", e);
         }
     }
 
