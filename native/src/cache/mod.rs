@@ -147,18 +147,52 @@ impl Caches {
         Ok(self.store(id)?.len())
     }
 
-    pub fn put(&self, id: u64, key: Bytes, value: Bytes) -> Result<(), CacheError> {
+    /// The keys this node holds, at most `max`; local, no network.
+    pub fn keys(&self, id: u64, max: usize) -> Result<Vec<Bytes>, CacheError> {
+        Ok(self.store(id)?.keys(max))
+    }
+
+    /// Each key's value and expiry, as `get` answers; local, no network.
+    pub fn get_all(
+        &self,
+        id: u64,
+        keys: &[Bytes],
+    ) -> Result<Vec<Option<(u64, Bytes)>>, CacheError> {
         let store = self.store(id)?;
-        check_payload(Payload::CacheKey, key.len(), &store.name)?;
-        check_payload(Payload::CacheValue, value.len(), &store.name)?;
-        let (record, evicted) = store.put(key, value, self.stores.hlc.tick());
-        // The writer's own near cache drops the written key itself; what was evicted to make
+        keys.iter()
+            .map(|key| {
+                check_payload(Payload::CacheKey, key.len(), &store.name)?;
+                Ok(store.get(key))
+            })
+            .collect()
+    }
+
+    pub fn put(&self, id: u64, key: Bytes, value: Bytes) -> Result<(), CacheError> {
+        self.put_all(id, vec![(key, value)])
+    }
+
+    /// Writes each entry as a put of its own; none is written unless all are within the limits.
+    pub fn put_all(&self, id: u64, entries: Vec<(Bytes, Bytes)>) -> Result<(), CacheError> {
+        let store = self.store(id)?;
+        for (key, value) in &entries {
+            check_payload(Payload::CacheKey, key.len(), &store.name)?;
+            check_payload(Payload::CacheValue, value.len(), &store.name)?;
+        }
+        // The writer's own near cache drops the written keys itself; what was evicted to make
         // room is news to it.
         let mut dropped = Vec::new();
-        invalidations(&store, Effect::Dropped(evicted), &mut dropped);
+        for (key, value) in entries {
+            let (record, evicted) = store.put(key, value, self.stores.hlc.tick());
+            invalidations(&store, Effect::Dropped(evicted), &mut dropped);
+            self.outbox.send(&store.name, record);
+        }
         self.stores.notify(dropped);
-        self.outbox.send(&store.name, record);
         Ok(())
+    }
+
+    /// Entries evicted to keep the bound since the store was made.
+    pub fn evictions(&self, id: u64) -> Result<u64, CacheError> {
+        Ok(self.store(id)?.evictions())
     }
 
     pub fn remove(&self, id: u64, key: Bytes) -> Result<(), CacheError> {

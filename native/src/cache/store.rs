@@ -90,6 +90,8 @@ struct Inner {
     ttl: Option<Duration>,
     /// Whether any entry ever had an expiry: only then is a sweep worth its full scan.
     expiring: bool,
+    /// Entries evicted to keep the bound, ever.
+    evictions: u64,
 }
 
 pub struct Store {
@@ -116,6 +118,7 @@ impl Store {
                 max_entries: None,
                 ttl: None,
                 expiring: false,
+                evictions: 0,
             }),
         }
     }
@@ -147,6 +150,23 @@ impl Store {
 
     pub fn len(&self) -> usize {
         self.inner.read().entries.len()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.inner.read().evictions
+    }
+
+    /// The keys of the unexpired entries, at most `max` of them.
+    pub fn keys(&self, max: usize) -> Vec<Bytes> {
+        let inner = self.inner.read();
+        let now = now_millis();
+        inner
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.expires_at > now)
+            .map(|(key, _)| key.clone())
+            .take(max)
+            .collect()
     }
 
     /// Writes `value` at `version`, a version this node just made (so above anything held),
@@ -356,6 +376,7 @@ impl Inner {
                 evicted.push(key);
             }
         }
+        self.evictions += evicted.len() as u64;
         evicted
     }
 }

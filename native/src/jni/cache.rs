@@ -6,7 +6,9 @@ use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
 
 use super::errors::Failure;
-use super::{millis, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH};
+use super::{
+    byte_arrays, millis, non_negative, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH,
+};
 use crate::cache::Mode;
 
 fn bytes(env: &Env<'_>, array: &JByteArray<'_>, what: &str) -> Outcome<Bytes> {
@@ -14,6 +16,14 @@ fn bytes(env: &Env<'_>, array: &JByteArray<'_>, what: &str) -> Outcome<Bytes> {
         return Err(Failure::IllegalState(format!("{what} must not be null")));
     }
     Ok(Bytes::from(env.convert_byte_array(array)?))
+}
+
+/// An entry as Java reads it: its expiry (epoch ms, i64::MAX for none) as 8 big-endian bytes, then its value.
+fn entry_bytes(expires_at: u64, value: &[u8]) -> Vec<u8> {
+    let mut answer = Vec::with_capacity(8 + value.len());
+    answer.extend_from_slice(&expires_at.min(i64::MAX as u64).to_be_bytes());
+    answer.extend_from_slice(value);
+    answer
 }
 
 #[unsafe(no_mangle)]
@@ -51,10 +61,7 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheGet<
         let key = bytes(env, &key, "key")?;
         match node.cache_get(cache as u64, &key)? {
             Some((expires_at, value)) => {
-                let mut answer = Vec::with_capacity(8 + value.len());
-                answer.extend_from_slice(&expires_at.min(i64::MAX as u64).to_be_bytes());
-                answer.extend_from_slice(&value);
-                Ok(env.byte_array_from_slice(&answer)?)
+                Ok(env.byte_array_from_slice(&entry_bytes(expires_at, &value))?)
             }
             None => Ok(JByteArray::default()),
         }
@@ -110,6 +117,99 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheSize
 ) -> jlong {
     on_node(env, handle, |_, node| {
         Ok(node.cache_len(cache as u64)? as jlong)
+    })
+}
+
+/// Every key's entry as `cacheGet` answers it (null when absent), in one crossing.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheGetAll<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    keys: JObjectArray<'local, JByteArray<'local>>,
+) -> JObjectArray<'local, JByteArray<'local>> {
+    on_node(env, handle, |env, node| {
+        let keys = byte_array_elements(env, &keys, "keys")?;
+        let found = node.cache_get_all(cache as u64, &keys)?;
+        let answer = JObjectArray::<JByteArray>::new(env, found.len(), JByteArray::null())?;
+        for (i, entry) in found.into_iter().enumerate() {
+            if let Some((expires_at, value)) = entry {
+                let bytes = env.byte_array_from_slice(&entry_bytes(expires_at, &value))?;
+                answer.set_element(env, i, &bytes)?;
+                env.delete_local_ref(bytes);
+            }
+        }
+        Ok(answer)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cachePutAll<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    keys: JObjectArray<'local, JByteArray<'local>>,
+    values: JObjectArray<'local, JByteArray<'local>>,
+) {
+    on_node(env, handle, |env, node| {
+        let keys = byte_array_elements(env, &keys, "keys")?;
+        let values = byte_array_elements(env, &values, "values")?;
+        if keys.len() != values.len() {
+            return Err(Failure::IllegalState(format!(
+                "{} keys but {} values",
+                keys.len(),
+                values.len()
+            )));
+        }
+        Ok(node.cache_put_all(cache as u64, keys.into_iter().zip(values).collect())?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheEvictions<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+) -> jlong {
+    on_node(env, handle, |_, node| {
+        Ok(jlong::try_from(node.cache_evictions(cache as u64)?).unwrap_or(jlong::MAX))
+    })
+}
+
+fn byte_array_elements(
+    env: &mut Env<'_>,
+    array: &JObjectArray<'_, JByteArray<'_>>,
+    what: &str,
+) -> Outcome<Vec<Bytes>> {
+    if array.is_null() {
+        return Err(Failure::IllegalState(format!("{what} must not be null")));
+    }
+    let len = array.len(env)?;
+    let mut items = Vec::with_capacity(len);
+    for i in 0..len {
+        let element = array.get_element(env, i)?;
+        items.push(bytes(env, &element, what)?);
+        env.delete_local_ref(element);
+    }
+    Ok(items)
+}
+
+/// A snapshot of the keys, for iteration; `max` bounds the local references one call makes.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheKeys<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    cache: jlong,
+    max: jlong,
+) -> JObjectArray<'local, JByteArray<'local>> {
+    on_node(env, handle, |env, node| {
+        let max = usize::try_from(non_negative(max)).unwrap_or(usize::MAX);
+        let keys = node.cache_keys(cache as u64, max)?;
+        byte_arrays(env, &keys)
     })
 }
 

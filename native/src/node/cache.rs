@@ -48,6 +48,23 @@ impl Node {
         Ok(self.shared.caches.len(id)?)
     }
 
+    pub fn cache_keys(&self, id: u64, max: usize) -> Result<Vec<Bytes>> {
+        Ok(self.shared.caches.keys(id, max)?)
+    }
+
+    pub fn cache_get_all(&self, id: u64, keys: &[Bytes]) -> Result<Vec<Option<(u64, Bytes)>>> {
+        Ok(self.shared.caches.get_all(id, keys)?)
+    }
+
+    pub fn cache_evictions(&self, id: u64) -> Result<u64> {
+        Ok(self.shared.caches.evictions(id)?)
+    }
+
+    pub fn cache_put_all(&self, id: u64, entries: Vec<(Bytes, Bytes)>) -> Result<()> {
+        self.ensure_writable()?;
+        Ok(self.shared.caches.put_all(id, entries)?)
+    }
+
     pub fn cache_put(&self, id: u64, key: Bytes, value: Bytes) -> Result<()> {
         self.ensure_writable()?;
         Ok(self.shared.caches.put(id, key, value)?)

@@ -57,7 +57,7 @@ public final class Cluster implements AutoCloseable {
         this.node = node;
         this.address = address;
         this.allowed = allowed;
-        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed);
+        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed, new LoadLocks(this::lock));
         this.scheduler = new NodeScheduler(node);
         this.panicWatch = new PanicWatch(node);
     }
@@ -109,10 +109,20 @@ public final class Cluster implements AutoCloseable {
      * the only voter.
      */
     public static Cluster embedded() {
+        return embedded(new String[0]);
+    }
+
+    /**
+     * As {@link #embedded()}, with Java serialization also reading these classes and packages
+     * ({@code com.example.*}), as {@code cluster.serialization.allow} says: an embedded node's
+     * caches keep their values as bytes too.
+     */
+    public static Cluster embedded(String... serializationAllow) {
         return open(ClusterConfig.builder()
                 .clusterName("openmrs-embedded-" + UUID.randomUUID())
                 .bind("127.0.0.1:0")
                 .raftVoters(1)
+                .serializationAllow(serializationAllow)
                 .build());
     }
 

@@ -28,15 +28,17 @@ final class NodeCaches {
     /** How long an open waits for the entries of the members this node joined. */
     private final long openWaitMs;
     private final AllowedClasses allowed;
+    private final LoadLocks loads;
     private final ConcurrentMap<String, NodeCache<?, ?>> byName = new ConcurrentHashMap<String, NodeCache<?, ?>>();
     private final ConcurrentMap<Long, NodeCache<?, ?>> byId = new ConcurrentHashMap<Long, NodeCache<?, ?>>();
     /** Started by the first open; guarded by this. */
     private Thread invalidator;
 
-    NodeCaches(NativeNode node, long openWaitMs, AllowedClasses allowed) {
+    NodeCaches(NativeNode node, long openWaitMs, AllowedClasses allowed, LoadLocks loads) {
         this.node = node;
         this.openWaitMs = openWaitMs;
         this.allowed = allowed;
+        this.loads = loads;
     }
 
     /**
@@ -67,7 +69,7 @@ final class NodeCaches {
                 options.maxEntries().orElse(0), ttlMs, openWaitMs));
         CacheCodec codec = options.codec()
                 .orElseGet(() -> new DefaultCodec(creatorLoader, allowed, "cache '" + name + "'"));
-        NodeCache<Object, Object> cache = new NodeCache<Object, Object>(node, id, name, options, codec);
+        NodeCache<Object, Object> cache = new NodeCache<Object, Object>(node, id, name, options, codec, loads);
         byId.put(id, cache);
         startInvalidator();
         return cache;

@@ -11,10 +11,15 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.Before;
 import org.junit.Rule;
@@ -57,6 +62,88 @@ public class ClusterCacheTest {
         assertEquals(0, cache.size());
         cache.put("c", "3");
         assertEquals("a write after a clear stays", "3", cache.get("c"));
+    }
+
+    @Test(timeout = 30_000)
+    public void keysAreTheUnexpiredOnesThisNodeHolds() throws InterruptedException {
+        ClusterCache<String, String> cache = cluster.cache("keyed");
+        assertEquals(Collections.emptySet(), cache.keys());
+        cache.put("a", "1");
+        cache.put("b", "2");
+        cache.put("c", "3");
+        cache.remove("b");
+        assertEquals(new HashSet<>(Arrays.asList("a", "c")), cache.keys());
+        ClusterCache<String, String> expiring = cluster.cache("keyed-briefly",
+                CacheOptions.builder().timeToLive(Duration.ofMillis(50)).build());
+        expiring.put("x", "1");
+        assertEquals(Collections.singleton("x"), expiring.keys());
+        Thread.sleep(100);
+        assertEquals("an expired entry not yet swept is no key", Collections.emptySet(), expiring.keys());
+    }
+
+    @Test(timeout = 30_000)
+    public void getAllAndPutAllReadAndWriteManyEntriesAsGetsAndPutsWould() {
+        ClusterCache<String, String> cache = cluster.cache("many");
+        Map<String, String> entries = new HashMap<>();
+        for (int i = 0; i < 100; i++) {
+            entries.put("k" + i, "v" + i);
+        }
+        cache.putAll(entries);
+        assertEquals(100, cache.size());
+        assertEquals("v7", cache.get("k7"));
+        cache.put("k7", "seven");
+        List<String> asked = new ArrayList<>(entries.keySet());
+        asked.add("absent");
+        Map<String, String> expected = new HashMap<>(entries);
+        expected.put("k7", "seven");
+        assertEquals("near-cached and stored values alike, absent keys left out", expected, cache.getAll(asked));
+        assertEquals(Collections.emptyMap(), cache.getAll(Collections.<String>emptyList()));
+        assertThrows(NullPointerException.class, () -> cache.putAll(Collections.singletonMap("k", null)));
+        assertNull("a refused batch stores nothing", cache.get("k"));
+    }
+
+    @Test(timeout = 30_000)
+    public void statsCountHitsMissesAndEvictionsExactly() {
+        ClusterCache<String, String> cache = cluster.cache("counted", CacheOptions.builder().maxEntries(10).build());
+        assertEquals("CacheStats{hits=0, misses=0, evictions=0}", cache.stats().toString());
+        cache.put("a", "1");
+        cache.get("a");
+        cache.get("a");
+        cache.get("absent");
+        cache.getAll(Arrays.asList("a", "absent", "other", "a"));
+        cache.containsKey("a");
+        CacheStats stats = cache.stats();
+        assertEquals("two gets and one key of getAll found a value", 3, stats.hits());
+        assertEquals("one get and two keys of getAll did not", 3, stats.misses());
+        for (int i = 0; i < 25; i++) {
+            cache.put("e" + i, "x");
+        }
+        assertEquals("26 entries into a bound of 10", 16, cache.stats().evictions());
+    }
+
+    @Test(timeout = 30_000)
+    public void getWithALoaderLoadsOnceAmongContendingThreadsAndStoresNoNull() throws Exception {
+        ClusterCache<String, String> cache = cluster.cache("loaded");
+        AtomicInteger loads = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        List<String> values = Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 8; i++) {
+            Thread thread = new Thread(() -> values.add(cache.get("k", key -> {
+                loads.incrementAndGet();
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+                return "loaded " + key;
+            })));
+            threads.add(thread);
+            thread.start();
+        }
+        for (Thread thread : threads) {
+            thread.join(20_000);
+        }
+        assertEquals(1, loads.get());
+        assertEquals(Collections.nCopies(8, "loaded k"), values);
+        assertNull(cache.get("n", key -> null));
+        assertFalse("a null load is not stored", cache.containsKey("n"));
+        assertEquals("found without loading", "loaded k", cache.get("k", key -> "again"));
     }
 
     @Test(timeout = 30_000)

@@ -7,6 +7,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import org.openmrs.module.cluster.CacheMode;
 import org.openmrs.module.cluster.CacheOptions;
@@ -31,6 +34,9 @@ import org.springframework.context.annotation.AnnotationConfigApplicationContext
  * {@code ArrayList} (a value the default codec Java-serializes) into a REPLICATED cache with that
  * time to live; {@code OPUT <cache> <key> <epoch ms after the put>}</li>
  * <li>{@code oget <cache> <ttl ms> <key>}: {@code OGET <cache> <key> <value, or null> <its class>}</li>
+ * <li>{@code cload <cache> <key> <ms>} (in the background): {@code get(key, loader)} on a
+ * REPLICATED cache, the loader taking that long to return {@code "<node>:<key>"}; {@code CLOAD
+ * <cache> <key> <value> <loaded|found>}, loaded when this call's loader ran</li>
  * <li>{@code sname <id>}, {@code srename <id> <name>}, {@code spurge <id>}: call the
  * {@link CachedNameService} of a Spring context made on first use with {@link CachingConfig};
  * {@code SNAME <id> <name> <calls that reached the service>}, {@code SRENAMED <id>},
@@ -39,9 +45,9 @@ import org.springframework.context.annotation.AnnotationConfigApplicationContext
  */
 final class CacheCommands {
 
-    static final String KNOWN = "cput, cget, cwrite, cdump, cwatch, oput, oget, sname, srename, spurge";
+    static final String KNOWN = "cput, cget, cwrite, cdump, cwatch, oput, oget, cload, sname, srename, spurge";
     /** Commands that may take long, answered in the background. */
-    static final Set<String> LONG_RUNNING = new HashSet<String>(Arrays.asList("cwrite", "cwatch"));
+    static final Set<String> LONG_RUNNING = new HashSet<String>(Arrays.asList("cwrite", "cwatch", "cload"));
 
     private final Cluster cluster;
     private CachedNameService names;
@@ -77,6 +83,17 @@ final class CacheCommands {
                     Object value = objects(words[1], Long.parseLong(words[2])).get(words[3]);
                     return "OGET " + words[1] + " " + words[3] + " " + value
                             + (value == null ? "" : " " + value.getClass().getName());
+                };
+            case "cload":
+                return () -> {
+                    AtomicBoolean loaded = new AtomicBoolean();
+                    String value = cache(words[1], "REPLICATED").get(words[2], key -> {
+                        loaded.set(true);
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(Long.parseLong(words[3])));
+                        return cluster.nodeName() + ":" + key;
+                    });
+                    return "CLOAD " + words[1] + " " + words[2] + " " + value + " "
+                            + (loaded.get() ? "loaded" : "found");
                 };
             case "sname":
                 return () -> {

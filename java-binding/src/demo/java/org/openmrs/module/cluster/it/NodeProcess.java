@@ -41,6 +41,7 @@ import org.openmrs.module.cluster.ClusterMember;
  * <li>schedules, queues, panic and fault injection: see {@link CoordinationCommands}</li>
  * <li>caches, and Spring caching on them: see {@link CacheCommands}</li>
  * <li>objects of a class outside the allow-list sent through each: see {@link PeerBytesCommands}</li>
+ * <li>JCache caches and their listeners: see {@link JCacheCommands}</li>
  * </ul>
  * {@code lock}, {@code trylock}, {@code unlock}, {@code held} and {@code stands} run one after another on one thread, so that
  * they concern one owner; they, {@code count} and {@code shed} answer when done, while later
@@ -61,6 +62,7 @@ public final class NodeProcess {
     private final CoordinationCommands coordination;
     private final CacheCommands caches;
     private final PeerBytesCommands peerBytes;
+    private final JCacheCommands jcaches = new JCacheCommands();
 
     private NodeProcess(Cluster cluster, PrintStream out) {
         this.cluster = cluster;
@@ -178,10 +180,13 @@ public final class NodeProcess {
                     command = peerBytes.command(words);
                 }
                 if (command == null) {
+                    command = jcaches.command(words);
+                }
+                if (command == null) {
                     out.println("ERROR unknown command '" + words[0] + "'; known: members, leader, close, lock,"
                             + " trylock, unlock, held, stands, count, shed, schedule, owner, offer, claim, drain,"
                             + " size, isolate, heal, panicked, exit, " + EventCommands.KNOWN + ", "
-                            + CacheCommands.KNOWN + ", " + PeerBytesCommands.KNOWN);
+                            + CacheCommands.KNOWN + ", " + PeerBytesCommands.KNOWN + ", " + JCacheCommands.KNOWN);
                 } else if (CoordinationCommands.LONG_RUNNING.contains(words[0])
                         || CacheCommands.LONG_RUNNING.contains(words[0])
                         || PeerBytesCommands.LONG_RUNNING.contains(words[0])) {

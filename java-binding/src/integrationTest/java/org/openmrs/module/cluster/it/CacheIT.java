@@ -30,6 +30,8 @@ public class CacheIT {
     private static final long WATCH_MS = 1_500;
     private static final long EVICT_TIMEOUT_MS = 10_000;
     private static final long TTL_MS = 3_000;
+    private static final int LOAD_ROUNDS = 5;
+    private static final long LOAD_MS = 300;
     /** Long enough for an invalidation to reach the other JVM. */
     private static final long SETTLE_MS = 300;
 
@@ -121,6 +123,29 @@ public class CacheIT {
         assertTrue("expired after " + expiredMs + " ms", expiredMs >= TTL_MS - 100);
         assertTrue("expired after " + expiredMs + " ms", expiredMs < TTL_MS + 1_000);
         assertEquals("OGET objects patient null", writer.ask(ask, "OGET objects"));
+    }
+
+    @Test(timeout = 120_000)
+    public void threeJvmsAskingForOneMissingKeyAtOnceLoadItOnce() throws Exception {
+        List<ChildNode> nodes = formCluster(3);
+        for (int round = 0; round < LOAD_ROUNDS; round++) {
+            String key = "k" + round;
+            for (ChildNode node : nodes) {
+                node.send("cload loads " + key + " " + LOAD_MS);
+            }
+            List<String> values = new ArrayList<>();
+            int loads = 0;
+            for (ChildNode node : nodes) {
+                String[] answer = node.await("CLOAD loads " + key + " ", LOAD_MS * 3 + 10_000).split(" ");
+                values.add(answer[3]);
+                loads += "loaded".equals(answer[4]) ? 1 : 0;
+            }
+            assertEquals("round " + round + ": loads across the 3 JVMs", 1, loads);
+            assertEquals("round " + round + ": every caller got the one loaded value " + values, 1,
+                    values.stream().distinct().count());
+        }
+        System.out.println("3 JVMs asked for the same missing key at once, " + LOAD_ROUNDS + " times: each key was"
+                + " loaded once (a " + LOAD_MS + " ms loader) and every caller got its value");
     }
 
     @Test(timeout = 120_000)

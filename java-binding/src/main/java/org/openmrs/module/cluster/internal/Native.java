@@ -238,6 +238,21 @@ public final class Native {
     /** Entries this node holds (expired ones not yet swept may count). */
     public static native long cacheSize(long handle, long cache);
 
+    /** The keys of at most {@code max} unexpired entries this node holds. Local, no network. */
+    public static native byte[][] cacheKeys(long handle, long cache, long max);
+
+    /** What {@link #cacheGet} answers for each key (null where absent), in one call. Local, no network. */
+    public static native byte[][] cacheGetAll(long handle, long cache, byte[][] keys);
+
+    /**
+     * Stores {@code keys[i]} = {@code values[i]} as that many {@link #cachePut}s; none unless all
+     * are within the limits.
+     */
+    public static native void cachePutAll(long handle, long cache, byte[][] keys, byte[][] values);
+
+    /** Entries this node evicted from the cache to keep its bound, since the node started. */
+    public static native long cacheEvictions(long handle, long cache);
+
     /**
      * Waits up to {@code timeoutMs} for keys this node's store dropped or changed other than by a
      * local put/remove/clear (a remote write, an eviction, an expiry) and returns them: each
