@@ -95,7 +95,7 @@ public final class ClusterJCache<K, V> implements Cache<K, V> {
             stripes[i] = new ReentrantLock();
         }
         this.loader = configuration.getCacheLoaderFactory() == null ? null
-                : (CacheLoader<K, V>) configuration.getCacheLoaderFactory().create();
+                : configuration.getCacheLoaderFactory().create();
         // Writers take supertypes of K and V; as a writer of K and V, it gets the batches putAll makes.
         this.writer = configuration.isWriteThrough() && configuration.getCacheWriterFactory() != null
                 ? (CacheWriter<K, V>) configuration.getCacheWriterFactory().create() : null;
