@@ -4,6 +4,8 @@ import java.util.Properties;
 
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.ClusterConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one cluster node of this module's class loader: started from the runtime properties when
@@ -11,6 +13,8 @@ import org.openmrs.module.cluster.ClusterConfig;
  * comes back in a new class loader, so this state never outlives one start.
  */
 final class ModuleNode {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModuleNode.class);
 
     private static volatile Cluster node;
     /** Why the node panicked, or null while it has not. */
@@ -35,7 +39,11 @@ final class ModuleNode {
         Cluster started = config.secret().isPresent() || !config.seeds().isEmpty()
                 ? Cluster.start(config) : Cluster.embedded();
         panic = null;
-        started.onPanic(reason -> panic = reason);
+        started.onPanic(reason -> {
+            panic = reason;
+            LOG.error("openmrs-cluster node {} panicked; every request is now answered with 503 until this server"
+                    + " restarts: {}", started.nodeName(), reason);
+        });
         node = started;
     }
 
@@ -56,6 +64,11 @@ final class ModuleNode {
         }
         return why == null ? "UP " + running.nodeName() + " " + running.members().size() + " members"
                 : "DOWN panicked: " + why;
+    }
+
+    /** Why this server's node panicked, or null while it has not. */
+    static String panic() {
+        return panic;
     }
 
     static Cluster node() {
