@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -124,6 +125,29 @@ public final class Cluster implements AutoCloseable {
                 .raftVoters(1)
                 .serializationAllow(serializationAllow)
                 .build());
+    }
+
+    /**
+     * Starts the node the {@code cluster.*} keys of {@code properties} describe (other keys are
+     * ignored, so a whole runtime properties file may be passed): a member ({@link
+     * #start(ClusterConfig)}) when any key but {@code cluster.serialization.allow} has a value,
+     * else {@link #embedded(String...)} with that allow-list, logging that it shares nothing. The
+     * one rule of everything that starts a node from properties: the OpenMRS module, the JCache
+     * provider and the Hibernate region factory.
+     *
+     * @throws IllegalArgumentException naming the key of a wrong value, or {@code cluster.secret}
+     *                                  when keys are set but the secret is not
+     * @throws ClusterException         as {@link #start(ClusterConfig)}
+     */
+    public static Cluster startFromProperties(Properties properties) {
+        Objects.requireNonNull(properties, "properties");
+        ClusterConfig config = ClusterConfig.fromProperties(properties);
+        if (ClusterConfig.describesMember(properties)) {
+            return start(config);
+        }
+        LOG.warning("no cluster.* keys are set: starting an embedded node of its own, which shares nothing"
+                + " with other servers");
+        return embedded(config.serializationAllow().toArray(new String[0]));
     }
 
     /**

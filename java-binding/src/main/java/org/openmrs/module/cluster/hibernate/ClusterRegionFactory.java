@@ -3,7 +3,6 @@ package org.openmrs.module.cluster.hibernate;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 import org.hibernate.boot.spi.SessionFactoryOptions;
 import org.hibernate.cache.CacheException;
@@ -18,7 +17,6 @@ import org.hibernate.cache.spi.access.AccessType;
 import org.hibernate.engine.spi.SessionFactoryImplementor;
 import org.hibernate.engine.spi.SharedSessionContractImplementor;
 import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
 
 /**
  * Hibernate's second-level cache on the cluster ({@code hibernate.cache.region.factory_class}),
@@ -30,9 +28,9 @@ import org.openmrs.module.cluster.ClusterConfig;
  * ({@link Timestamps}). Each node compares only readings of its own monotonic clock, so clock skew
  * between nodes does not matter. A node that panicked serves nothing from the cache.
  *
- * <p>The node: {@link Cluster#current()}, else one started from the {@code cluster.*} keys of
- * Hibernate's properties, else {@link Cluster#embedded()}; a node this factory started is closed
- * by {@link #stop()}.
+ * <p>The node: {@link Cluster#current()}, else one started from Hibernate's properties by
+ * {@link Cluster#startFromProperties(Properties)} (a member when they hold {@code cluster.*} keys,
+ * else an embedded node); a node this factory started is closed by {@link #stop()}.
  */
 public class ClusterRegionFactory implements RegionFactory {
 
@@ -48,7 +46,6 @@ public class ClusterRegionFactory implements RegionFactory {
     public static final String MAX_ENTRIES = "hibernate.cache.cluster.max_entries";
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = Logger.getLogger(ClusterRegionFactory.class.getName());
 
     private transient Cluster cluster;
     private transient boolean ownsCluster;
@@ -88,13 +85,7 @@ public class ClusterRegionFactory implements RegionFactory {
                 clusterKeys.setProperty((String) setting.getKey(), setting.getValue().toString());
             }
         }
-        if (clusterKeys.isEmpty()) {
-            LOG.warning("no cluster node is open and Hibernate's properties have no cluster.* keys: the second-level"
-                    + " cache runs on an embedded node of its own and is NOT shared with other servers");
-            cluster = Cluster.embedded();
-        } else {
-            cluster = Cluster.start(ClusterConfig.fromProperties(clusterKeys));
-        }
+        cluster = Cluster.startFromProperties(clusterKeys);
         ownsCluster = true;
     }
 
