@@ -36,8 +36,9 @@ public class ClusterRegionFactory implements RegionFactory {
 
     /**
      * How long a peer that stopped answering must have been unreachable before a commit goes on
-     * without it; it must exceed {@code cluster.panic.timeout.ms} by the time a panic takes to be
-     * noticed (default 7000: panic timeout 5000 plus 2000).
+     * without it: at least the node's {@code cluster.panic.timeout.ms} plus 2000 ms, the time a
+     * cut-off peer takes to notice its panic with room to spare, which is the default (7000 with
+     * the default panic timeout). A shorter value fails the start, naming this key.
      */
     public static final String UNREACHABLE_WAIT_MS = "hibernate.cache.cluster.unreachable_wait_ms";
     /** How long a starting factory waits for the members to answer its announcement (default 2000). */
@@ -46,6 +47,8 @@ public class ClusterRegionFactory implements RegionFactory {
     public static final String MAX_ENTRIES = "hibernate.cache.cluster.max_entries";
 
     private static final long serialVersionUID = 1L;
+    /** What a cut-off peer takes past its panic timeout to notice the panic (a keepalive), with room. */
+    private static final long PANIC_NOTICE_MS = 2000;
 
     private transient Cluster cluster;
     private transient boolean ownsCluster;
@@ -58,10 +61,16 @@ public class ClusterRegionFactory implements RegionFactory {
     public void start(SessionFactoryOptions settings, Map configValues) {
         regionPrefix = settings.getCacheRegionPrefix();
         maxEntries = setting(configValues, MAX_ENTRIES, 100_000);
-        long unreachableWaitMs = setting(configValues, UNREACHABLE_WAIT_MS, 7000);
         long joinWaitMs = setting(configValues, JOIN_WAIT_MS, 2000);
         try {
             findNode(configValues);
+            long panicMs = cluster.panicTimeout().toMillis();
+            long unreachableWaitMs = setting(configValues, UNREACHABLE_WAIT_MS, panicMs + PANIC_NOTICE_MS);
+            if (unreachableWaitMs < panicMs + PANIC_NOTICE_MS) {
+                throw new IllegalArgumentException(UNREACHABLE_WAIT_MS + ": must be at least cluster.panic.timeout.ms ("
+                        + panicMs + ") plus " + PANIC_NOTICE_MS + " ms, so that a peer no longer waited for has"
+                        + " panicked and serves nothing; got " + unreachableWaitMs);
+            }
             invalidations = Invalidations.acquire(cluster, joinWaitMs, unreachableWaitMs);
         } catch (RuntimeException e) {
             stop();
