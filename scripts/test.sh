@@ -24,7 +24,7 @@ cargo test --no-fail-fast -- --test-threads=1 2>&1 | tee "$logs/cargo.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "== gradle build integrationTest"
-gradle --no-daemon --console=plain build integrationTest 2>&1 | tee "$logs/gradle.txt"
+gradle --no-daemon --console=plain --continue build integrationTest 2>&1 | tee "$logs/gradle.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 python3 scripts/summarize.py "$logs/cargo.txt" build/test-results || status=1

@@ -7,7 +7,8 @@ use jni::{Env, EnvUnowned};
 
 use super::errors::Failure;
 use super::{
-    byte_arrays, millis, non_negative, on_named, on_node, poll_arrays, Outcome, MAX_POLL_BATCH,
+    byte_arrays, millis, non_negative, nullable_byte_arrays, on_named, on_node, poll_arrays,
+    Outcome, MAX_POLL_BATCH,
 };
 use crate::cache::Mode;
 
@@ -132,15 +133,10 @@ pub extern "system" fn Java_org_openmrs_module_cluster_internal_Native_cacheGetA
     on_node(env, handle, |env, node| {
         let keys = byte_array_elements(env, &keys, "keys")?;
         let found = node.cache_get_all(cache as u64, &keys)?;
-        let answer = JObjectArray::<JByteArray>::new(env, found.len(), JByteArray::null())?;
-        for (i, entry) in found.into_iter().enumerate() {
-            if let Some((expires_at, value)) = entry {
-                let bytes = env.byte_array_from_slice(&entry_bytes(expires_at, &value))?;
-                answer.set_element(env, i, &bytes)?;
-                env.delete_local_ref(bytes);
-            }
-        }
-        Ok(answer)
+        let entries = found
+            .into_iter()
+            .map(|entry| entry.map(|(expires_at, value)| entry_bytes(expires_at, &value)));
+        nullable_byte_arrays(env, entries)
     })
 }
 

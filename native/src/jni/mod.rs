@@ -98,12 +98,22 @@ fn byte_arrays<'local, B: AsRef<[u8]>>(
     env: &mut Env<'local>,
     items: &[B],
 ) -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
+    nullable_byte_arrays(env, items.iter().map(Some))
+}
+
+/// A `byte[][]` with a null element for each `None`.
+fn nullable_byte_arrays<'local, B: AsRef<[u8]>>(
+    env: &mut Env<'local>,
+    items: impl ExactSizeIterator<Item = Option<B>>,
+) -> Outcome<JObjectArray<'local, JByteArray<'local>>> {
     let array = JObjectArray::<JByteArray>::new(env, items.len(), JByteArray::null())?;
-    for (i, item) in items.iter().enumerate() {
-        let bytes = env.byte_array_from_slice(item.as_ref())?;
-        array.set_element(env, i, &bytes)?;
-        // Long arrays would otherwise pile up local references until the call returns.
-        env.delete_local_ref(bytes);
+    for (i, item) in items.enumerate() {
+        if let Some(item) = item {
+            let bytes = env.byte_array_from_slice(item.as_ref())?;
+            array.set_element(env, i, &bytes)?;
+            // Long arrays would otherwise pile up local references until the call returns.
+            env.delete_local_ref(bytes);
+        }
     }
     Ok(array)
 }

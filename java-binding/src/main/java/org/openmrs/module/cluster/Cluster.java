@@ -1,12 +1,14 @@
 package org.openmrs.module.cluster;
 
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -52,14 +54,17 @@ public final class Cluster implements AutoCloseable {
     private final NodeCaches caches;
     private final NodeScheduler scheduler;
     private final PanicWatch panicWatch;
+    private final Duration panicTimeout;
 
-    private Cluster(NativeNode node, String address, long cacheOpenWaitMs, AllowedClasses allowed) {
+    private Cluster(NativeNode node, String address, ClusterConfig config) {
         this.node = node;
         this.address = address;
-        this.allowed = allowed;
-        this.caches = new NodeCaches(node, cacheOpenWaitMs, allowed, new LoadLocks(this::lock));
+        this.allowed = AllowedClasses.with(config.serializationAllow());
+        // A cache opened soon after the join waits for the members' entries as long as the join may.
+        this.caches = new NodeCaches(node, config.joinTimeout().toMillis(), allowed, new LoadLocks(this::lock));
         this.scheduler = new NodeScheduler(node);
         this.panicWatch = new PanicWatch(node);
+        this.panicTimeout = config.panicTimeout();
     }
 
     /**
@@ -92,9 +97,8 @@ public final class Cluster implements AutoCloseable {
                 config.dataDir().map(Object::toString).orElse(null), config.appVersion(),
                 config.joinTimeout().toMillis(), config.raftVoters(), config.panicTimeout().toMillis());
         try {
-            // A cache opened soon after the join waits for the members' entries as long as the join may.
             Cluster cluster = new Cluster(new NativeNode(handle, Native.nodeName(handle)), Native.nodeAddress(handle),
-                    config.joinTimeout().toMillis(), AllowedClasses.with(config.serializationAllow()));
+                    config);
             register(cluster);
             return cluster;
         } catch (RuntimeException e) {
@@ -124,6 +128,29 @@ public final class Cluster implements AutoCloseable {
                 .raftVoters(1)
                 .serializationAllow(serializationAllow)
                 .build());
+    }
+
+    /**
+     * Starts the node the {@code cluster.*} keys of {@code properties} describe (other keys are
+     * ignored, so a whole runtime properties file may be passed): a member ({@link
+     * #start(ClusterConfig)}) when any key but {@code cluster.serialization.allow} has a value,
+     * else {@link #embedded(String...)} with that allow-list, logging that it shares nothing. The
+     * one rule of everything that starts a node from properties: the OpenMRS module, the JCache
+     * provider and the Hibernate region factory.
+     *
+     * @throws IllegalArgumentException naming the key of a wrong value, or {@code cluster.secret}
+     *                                  when keys are set but the secret is not
+     * @throws ClusterException         as {@link #start(ClusterConfig)}
+     */
+    public static Cluster startFromProperties(Properties properties) {
+        Objects.requireNonNull(properties, "properties");
+        ClusterConfig config = ClusterConfig.fromProperties(properties);
+        if (ClusterConfig.describesMember(properties)) {
+            return start(config);
+        }
+        LOG.warning("no cluster.* keys are set: starting an embedded node of its own, which shares nothing"
+                + " with other servers");
+        return embedded(config.serializationAllow().toArray(new String[0]));
     }
 
     /**
@@ -226,6 +253,15 @@ public final class Cluster implements AutoCloseable {
             Native.checkName("queue", queueName);
             return new NodeQueue<T>(node, queueName, creator, allowed);
         });
+    }
+
+    /**
+     * How long this node may be out of contact with the majority of the voters before it panics
+     * ({@code cluster.panic.timeout.ms}): what a component that waits out a silent peer, such as
+     * the Hibernate region factory, must wait longer than.
+     */
+    public Duration panicTimeout() {
+        return panicTimeout;
     }
 
     /**

@@ -141,6 +141,21 @@ public final class ClusterConfig {
         return b.build();
     }
 
+    /**
+     * Whether {@code properties} ask for a cluster member: any {@code cluster.*} key with a value,
+     * except {@code cluster.serialization.allow} (which an embedded node uses too). A forgotten
+     * secret then fails the start naming it, instead of leaving a lone embedded node.
+     */
+    static boolean describesMember(Properties properties) {
+        for (String key : properties.stringPropertyNames()) {
+            if (key.startsWith("cluster.") && !key.equals(SERIALIZATION_ALLOW)
+                    && readOptional(properties, key) != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String read(Properties properties, String key) {
         String value = properties.getProperty(key);
         return value == null ? null : value.trim();

@@ -8,6 +8,7 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.util.List;
+import java.util.Properties;
 
 import org.junit.Rule;
 import org.junit.Test;
@@ -113,6 +114,41 @@ public class ClusterTest {
         assertClosed(name, () -> cluster.cache("c"));
         assertClosed(name, () -> cluster.cache("c", CacheOptions.defaults()));
         assertClosed(name, () -> cluster.onPanic(reason -> { }));
+    }
+
+    @Test(timeout = 30_000)
+    public void propertiesWithoutClusterKeysStartAnEmbeddedNode() {
+        Properties runtime = new Properties();
+        runtime.setProperty("connection.url", "jdbc:h2:mem:x");
+        runtime.setProperty("cluster.seeds", "");
+        runtime.setProperty("cluster.serialization.allow", "com.example.*");
+        Cluster cluster = nodes.closedAfter(Cluster.startFromProperties(runtime));
+        assertEquals(1, cluster.members().size());
+        String address = cluster.members().get(0).address();
+        assertTrue(address, address.startsWith("127.0.0.1:"));
+    }
+
+    @Test(timeout = 30_000)
+    public void propertiesWithClusterKeysButNoSecretNameTheSecret() {
+        Properties runtime = new Properties();
+        runtime.setProperty("cluster.name", "forgot-the-secret");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> Cluster.startFromProperties(runtime));
+        assertTrue(refused.getMessage(), refused.getMessage().startsWith("cluster.secret: is required"));
+    }
+
+    @Test(timeout = 60_000)
+    public void nodesStartedFromPropertiesFormOneCluster() {
+        Properties first = new Properties();
+        first.setProperty("cluster.name", "from-properties-" + System.nanoTime());
+        first.setProperty("cluster.bind", "127.0.0.1:0");
+        first.setProperty("cluster.secret", "a secret of sixteen bytes or more");
+        Cluster a = nodes.closedAfter(Cluster.startFromProperties(first));
+        Properties second = new Properties();
+        second.putAll(first);
+        second.setProperty("cluster.seeds", a.members().get(0).address());
+        Cluster b = nodes.closedAfter(Cluster.startFromProperties(second));
+        assertEquals(2, b.members().size());
     }
 
     @Test

@@ -45,7 +45,8 @@ public final class EmbeddedNodes extends ExternalResource {
         return joined;
     }
 
-    private Cluster closedAfter(Cluster cluster) {
+    /** Closes {@code cluster} after the test. */
+    public Cluster closedAfter(Cluster cluster) {
         started.add(cluster);
         return cluster;
     }

@@ -3,7 +3,6 @@ package org.openmrs.module.cluster.hibernate;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 import org.hibernate.boot.spi.SessionFactoryOptions;
 import org.hibernate.cache.CacheException;
@@ -18,7 +17,6 @@ import org.hibernate.cache.spi.access.AccessType;
 import org.hibernate.engine.spi.SessionFactoryImplementor;
 import org.hibernate.engine.spi.SharedSessionContractImplementor;
 import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
 
 /**
  * Hibernate's second-level cache on the cluster ({@code hibernate.cache.region.factory_class}),
@@ -30,16 +28,17 @@ import org.openmrs.module.cluster.ClusterConfig;
  * ({@link Timestamps}). Each node compares only readings of its own monotonic clock, so clock skew
  * between nodes does not matter. A node that panicked serves nothing from the cache.
  *
- * <p>The node: {@link Cluster#current()}, else one started from the {@code cluster.*} keys of
- * Hibernate's properties, else {@link Cluster#embedded()}; a node this factory started is closed
- * by {@link #stop()}.
+ * <p>The node: {@link Cluster#current()}, else one started from Hibernate's properties by
+ * {@link Cluster#startFromProperties(Properties)} (a member when they hold {@code cluster.*} keys,
+ * else an embedded node); a node this factory started is closed by {@link #stop()}.
  */
 public class ClusterRegionFactory implements RegionFactory {
 
     /**
      * How long a peer that stopped answering must have been unreachable before a commit goes on
-     * without it; it must exceed {@code cluster.panic.timeout.ms} by the time a panic takes to be
-     * noticed (default 7000: panic timeout 5000 plus 2000).
+     * without it: at least the node's {@code cluster.panic.timeout.ms} plus 2000 ms, the time a
+     * cut-off peer takes to notice its panic with room to spare, which is the default (7000 with
+     * the default panic timeout). A shorter value fails the start, naming this key.
      */
     public static final String UNREACHABLE_WAIT_MS = "hibernate.cache.cluster.unreachable_wait_ms";
     /** How long a starting factory waits for the members to answer its announcement (default 2000). */
@@ -48,7 +47,8 @@ public class ClusterRegionFactory implements RegionFactory {
     public static final String MAX_ENTRIES = "hibernate.cache.cluster.max_entries";
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = Logger.getLogger(ClusterRegionFactory.class.getName());
+    /** What a cut-off peer takes past its panic timeout to notice the panic (a keepalive), with room. */
+    private static final long PANIC_NOTICE_MS = 2000;
 
     private transient Cluster cluster;
     private transient boolean ownsCluster;
@@ -61,10 +61,16 @@ public class ClusterRegionFactory implements RegionFactory {
     public void start(SessionFactoryOptions settings, Map configValues) {
         regionPrefix = settings.getCacheRegionPrefix();
         maxEntries = setting(configValues, MAX_ENTRIES, 100_000);
-        long unreachableWaitMs = setting(configValues, UNREACHABLE_WAIT_MS, 7000);
         long joinWaitMs = setting(configValues, JOIN_WAIT_MS, 2000);
         try {
             findNode(configValues);
+            long panicMs = cluster.panicTimeout().toMillis();
+            long unreachableWaitMs = setting(configValues, UNREACHABLE_WAIT_MS, panicMs + PANIC_NOTICE_MS);
+            if (unreachableWaitMs < panicMs + PANIC_NOTICE_MS) {
+                throw new IllegalArgumentException(UNREACHABLE_WAIT_MS + ": must be at least cluster.panic.timeout.ms ("
+                        + panicMs + ") plus " + PANIC_NOTICE_MS + " ms, so that a peer no longer waited for has"
+                        + " panicked and serves nothing; got " + unreachableWaitMs);
+            }
             invalidations = Invalidations.acquire(cluster, joinWaitMs, unreachableWaitMs);
         } catch (RuntimeException e) {
             stop();
@@ -88,13 +94,7 @@ public class ClusterRegionFactory implements RegionFactory {
                 clusterKeys.setProperty((String) setting.getKey(), setting.getValue().toString());
             }
         }
-        if (clusterKeys.isEmpty()) {
-            LOG.warning("no cluster node is open and Hibernate's properties have no cluster.* keys: the second-level"
-                    + " cache runs on an embedded node of its own and is NOT shared with other servers");
-            cluster = Cluster.embedded();
-        } else {
-            cluster = Cluster.start(ClusterConfig.fromProperties(clusterKeys));
-        }
+        cluster = Cluster.startFromProperties(clusterKeys);
         ownsCluster = true;
     }
 

@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.hibernate.cache.spi.QueryResultsRegion;
 import org.hibernate.cache.spi.RegionFactory;
+import org.hibernate.cache.spi.support.AbstractRegion;
 import org.hibernate.engine.spi.SharedSessionContractImplementor;
 
 /**
@@ -11,17 +12,14 @@ import org.hibernate.engine.spi.SharedSessionContractImplementor;
  * start of its transaction ({@link LocalClock}) and serves it only while no table it read was
  * invalidated since ({@link Timestamps}), so nothing here needs to travel.
  */
-final class QueryResults implements QueryResultsRegion {
+final class QueryResults extends AbstractRegion implements QueryResultsRegion {
 
-    private final String name;
-    private final RegionFactory factory;
     private final Invalidations invalidations;
     private final long maxEntries;
     private final ConcurrentHashMap<Object, Object> results = new ConcurrentHashMap<Object, Object>();
 
     QueryResults(String name, RegionFactory factory, Invalidations invalidations, long maxEntries) {
-        this.name = name;
-        this.factory = factory;
+        super(name, factory);
         this.invalidations = invalidations;
         this.maxEntries = maxEntries;
     }
@@ -36,16 +34,6 @@ final class QueryResults implements QueryResultsRegion {
         if (invalidations.serving() && (results.size() < maxEntries || results.containsKey(key))) {
             results.put(key, value);
         }
-    }
-
-    @Override
-    public String getName() {
-        return name;
-    }
-
-    @Override
-    public RegionFactory getRegionFactory() {
-        return factory;
     }
 
     @Override

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.hibernate.cache.spi.RegionFactory;
 import org.hibernate.cache.spi.TimestampsRegion;
+import org.hibernate.cache.spi.support.AbstractRegion;
 import org.hibernate.engine.spi.SharedSessionContractImplementor;
 
 /**
@@ -20,18 +21,15 @@ import org.hibernate.engine.spi.SharedSessionContractImplementor;
  * no result is cached while they are under way) and the current time after it completes. The
  * first stays on this node; the second is sent to every node, which waits as for an entity.
  */
-final class Timestamps implements TimestampsRegion, Invalidations.Target {
+final class Timestamps extends AbstractRegion implements TimestampsRegion, Invalidations.Target {
 
-    private final String name;
-    private final RegionFactory factory;
     private final Invalidations invalidations;
     private final ConcurrentHashMap<String, Long> lastChanged = new ConcurrentHashMap<String, Long>();
     /** When every table was last invalidated at once; a floor under each table's time. */
     private final AtomicLong allChanged = new AtomicLong();
 
     Timestamps(String name, RegionFactory factory, Invalidations invalidations) {
-        this.name = name;
-        this.factory = factory;
+        super(name, factory);
         this.invalidations = invalidations;
         invalidations.register(name, this);
     }
@@ -57,7 +55,7 @@ final class Timestamps implements TimestampsRegion, Invalidations.Target {
         // A time not in the future replaces this node's own pre-invalidation: its transaction is over.
         lastChanged.put(space, time);
         if (time <= LocalClock.now()) {
-            ClusterTransaction.invalidate(session, invalidations, name, space.getBytes(StandardCharsets.UTF_8));
+            ClusterTransaction.invalidate(session, invalidations, getName(), space.getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -75,24 +73,14 @@ final class Timestamps implements TimestampsRegion, Invalidations.Target {
         // getFromCache answers for everything once the node stops serving.
     }
 
-    @Override
-    public String getName() {
-        return name;
-    }
-
-    @Override
-    public RegionFactory getRegionFactory() {
-        return factory;
-    }
-
     /** Every cached query result becomes stale, on every node. */
     @Override
     public void clear() {
-        invalidations.invalidate(name, null);
+        invalidations.invalidate(getName(), null);
     }
 
     @Override
     public void destroy() {
-        invalidations.unregister(name, this);
+        invalidations.unregister(getName(), this);
     }
 }

@@ -16,7 +16,6 @@ import javax.cache.configuration.OptionalFeature;
 import javax.cache.spi.CachingProvider;
 
 import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
 
 /**
  * The JCache (JSR-107) provider of openmrs-cluster: its caches are {@link
@@ -25,18 +24,15 @@ import org.openmrs.module.cluster.ClusterConfig;
  * so {@code Caching.getCachingProvider()} finds it.
  *
  * <p>Its cache managers use the node started last in this JVM ({@link Cluster#current()}). When
- * none is open, the first manager starts one: from the {@code cluster.*} keys of the properties
- * given to {@link #getCacheManager(URI, ClassLoader, Properties)} when they hold a
- * {@code cluster.secret} ({@link Cluster#start(ClusterConfig)}), else an embedded node of its own
- * ({@link Cluster#embedded(String...)}, with the properties' {@code cluster.serialization.allow}).
+ * none is open, the first manager starts one from the {@code cluster.*} keys of the properties
+ * given to {@link #getCacheManager(URI, ClassLoader, Properties)}, as {@link
+ * Cluster#startFromProperties(Properties)} says: a member when they describe one, else an
+ * embedded node of its own.
  * A node the providers started is closed by the {@link #close()} of the last provider using it.
  * The default properties are the JVM's
  * system properties whose names start with {@code cluster.}.
  */
 public final class ClusterCachingProvider implements CachingProvider {
-
-    private static final String KEY_PREFIX = "cluster.";
-    private static final String SECRET = "cluster.secret";
 
     /** Guarded by this. */
     private final Map<ClassLoader, Map<URI, ClusterJCacheManager>> managers =
@@ -96,7 +92,7 @@ public final class ClusterCachingProvider implements CachingProvider {
         Properties defaults = new Properties();
         Properties system = System.getProperties();
         for (String key : system.stringPropertyNames()) {
-            if (key.startsWith(KEY_PREFIX)) {
+            if (key.startsWith("cluster.")) {
                 defaults.setProperty(key, system.getProperty(key));
             }
         }
@@ -181,7 +177,7 @@ public final class ClusterCachingProvider implements CachingProvider {
             try {
                 node = Cluster.current();
             } catch (IllegalStateException none) {
-                node = startNode(properties);
+                node = Cluster.startFromProperties(properties);
                 started = node;
             }
             if (node == started) {
@@ -189,20 +185,6 @@ public final class ClusterCachingProvider implements CachingProvider {
             }
             return node;
         }
-    }
-
-    private static Cluster startNode(Properties properties) {
-        Properties keys = new Properties();
-        for (String key : properties.stringPropertyNames()) {
-            if (key.startsWith(KEY_PREFIX)) {
-                keys.setProperty(key, properties.getProperty(key));
-            }
-        }
-        ClusterConfig config = ClusterConfig.fromProperties(keys);
-        if (keys.getProperty(SECRET) != null) {
-            return Cluster.start(config);
-        }
-        return Cluster.embedded(config.serializationAllow().toArray(new String[0]));
     }
 
     @Override

@@ -3,7 +3,6 @@ package org.openmrs.module.cluster.omod;
 import java.util.Properties;
 
 import org.openmrs.module.cluster.Cluster;
-import org.openmrs.module.cluster.ClusterConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,9 +23,9 @@ final class ModuleNode {
     }
 
     /**
-     * Starts the node the {@code cluster.*} keys describe: a cluster member when a secret or seeds
-     * are set (a secret is then required), else a one-node embedded cluster, so that one server
-     * with the module and no configuration runs as before.
+     * Starts the node the {@code cluster.*} keys describe ({@link
+     * Cluster#startFromProperties(Properties)}): without any, a one-node embedded cluster, so that
+     * one server with the module and no configuration runs as before.
      *
      * @throws IllegalArgumentException naming the key of a wrong configuration value
      * @throws org.openmrs.module.cluster.ClusterException when the node cannot join
@@ -35,9 +34,7 @@ final class ModuleNode {
         if (node != null) {
             return;
         }
-        ClusterConfig config = ClusterConfig.fromProperties(runtimeProperties);
-        Cluster started = config.secret().isPresent() || !config.seeds().isEmpty()
-                ? Cluster.start(config) : Cluster.embedded();
+        Cluster started = Cluster.startFromProperties(runtimeProperties);
         panic = null;
         started.onPanic(reason -> {
             panic = reason;
