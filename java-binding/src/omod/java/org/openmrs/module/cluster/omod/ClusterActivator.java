@@ -2,6 +2,7 @@ package org.openmrs.module.cluster.omod;
 
 import org.openmrs.api.context.Context;
 import org.openmrs.module.BaseModuleActivator;
+import org.openmrs.module.cluster.hibernate.ClusterRegionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,15 +10,27 @@ import org.slf4j.LoggerFactory;
  * Starts this server's cluster node before the Spring context refresh that follows a module
  * start (so the beans that refresh builds find it) and closes it when the module stops. A node
  * that cannot start fails the module's start with the library's message.
+ *
+ * <p>It also names the cluster's region factory as Hibernate's second-level cache: the refresh
+ * builds a new session factory from the modules' config properties, and that factory finds the
+ * node this module started ({@code Cluster.current()}, one class loader). A runtime property of
+ * the same key still wins, as OpenMRS lets it.
  */
 public class ClusterActivator extends BaseModuleActivator {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterActivator.class);
+    private static final String REGION_FACTORY = "hibernate.cache.region.factory_class";
 
     @Override
     public void willStart() {
         ModuleNode.start(Context.getRuntimeProperties());
         LOG.info("openmrs-cluster node {} started: {}", ModuleNode.node().nodeName(), ModuleNode.node().status());
+        Context.addConfigProperty(REGION_FACTORY, ClusterRegionFactory.class.getName());
+        String chosen = Context.getRuntimeProperties().getProperty(REGION_FACTORY);
+        if (chosen != null && !chosen.trim().equals(ClusterRegionFactory.class.getName())) {
+            LOG.warn("openmrs-runtime.properties sets {}={}: Hibernate's second-level cache is then NOT shared"
+                    + " with the other servers, which may serve stale rows", REGION_FACTORY, chosen);
+        }
     }
 
     @Override

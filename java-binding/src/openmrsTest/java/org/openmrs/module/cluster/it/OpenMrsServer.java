@@ -46,9 +46,25 @@ final class OpenMrsServer implements AutoCloseable {
         return dataDir.resolve("openmrs-runtime.properties");
     }
 
+    /** Drops the module, and the tests' probe module beside it, in this server's modules folder. */
     void installModule() throws IOException {
-        Files.copy(omod(), dataDir.resolve("modules").resolve(omod().getFileName()),
-                StandardCopyOption.REPLACE_EXISTING);
+        for (Path module : new Path[] {omod(), java.nio.file.Paths.get(System.getProperty("openmrs.cluster.testOmod"))}) {
+            Files.copy(module, dataDir.resolve("modules").resolve(module.getFileName()),
+                    StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * The value this server serves for a global property, through OpenMRS's service (the probe
+     * module); with {@code value}, after saving it.
+     */
+    String globalProperty(String name, String value) throws IOException {
+        return body("/openmrs/ms/clustertest/globalProperty?name=" + name + (value == null ? "" : "&value=" + value));
+    }
+
+    /** What the probe module's GlobalPropertyListener on this server last heard of the property. */
+    String heardGlobalProperty(String name) throws IOException {
+        return body("/openmrs/ms/clustertest/globalProperty?heard&name=" + name);
     }
 
     /** Adds keys to this server's runtime properties, written by the install or copied in. */
@@ -157,7 +173,11 @@ final class OpenMrsServer implements AutoCloseable {
     String body(String path) throws IOException {
         HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + port + path).openConnection();
         c.setReadTimeout(30_000);
-        InputStream in = c.getResponseCode() < 400 ? c.getInputStream() : c.getErrorStream();
+        int status = c.getResponseCode();
+        InputStream in = status < 400 ? c.getInputStream() : c.getErrorStream();
+        if (in == null) {
+            throw new AssertionError(name + " answered " + status + " with no body to GET " + path + "; see " + log);
+        }
         try {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } finally {
