@@ -2,6 +2,8 @@ package org.openmrs.module.cluster.omod;
 
 import org.openmrs.api.context.Context;
 import org.openmrs.module.BaseModuleActivator;
+import org.openmrs.module.DaemonToken;
+import org.openmrs.module.DaemonTokenAware;
 import org.openmrs.module.cluster.hibernate.ClusterRegionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,10 +18,18 @@ import org.slf4j.LoggerFactory;
  * node this module started ({@code Cluster.current()}, one class loader). A runtime property of
  * the same key still wins, as OpenMRS lets it.
  */
-public class ClusterActivator extends BaseModuleActivator {
+public class ClusterActivator extends BaseModuleActivator implements DaemonTokenAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterActivator.class);
     private static final String REGION_FACTORY = "hibernate.cache.region.factory_class";
+
+    private volatile DaemonToken daemonToken;
+    private GlobalPropertySync globalProperties;
+
+    @Override
+    public void setDaemonToken(DaemonToken token) {
+        daemonToken = token;
+    }
 
     @Override
     public void willStart() {
@@ -30,6 +40,20 @@ public class ClusterActivator extends BaseModuleActivator {
         if (chosen != null && !chosen.trim().equals(ClusterRegionFactory.class.getName())) {
             LOG.warn("openmrs-runtime.properties sets {}={}: Hibernate's second-level cache is then NOT shared"
                     + " with the other servers, which may serve stale rows", REGION_FACTORY, chosen);
+        }
+    }
+
+    /** After the refresh, once the services of this context are in place. */
+    @Override
+    public synchronized void started() {
+        globalProperties = GlobalPropertySync.start(ModuleNode.node(), daemonToken);
+    }
+
+    @Override
+    public synchronized void willStop() {
+        if (globalProperties != null) {
+            globalProperties.stop();
+            globalProperties = null;
         }
     }
 

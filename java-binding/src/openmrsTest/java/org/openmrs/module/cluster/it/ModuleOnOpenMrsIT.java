@@ -85,6 +85,20 @@ public class ModuleOnOpenMrsIT {
                 assertEquals("what b serves right after a saved v" + i, "v" + i, b.globalProperty("cluster.test.l2", null));
                 assertEquals("v" + i, b.globalProperty("cluster.test.l2", null));
             }
+            // Global property listeners: b's hear what a saved (core's static copies rely on them).
+            for (int i = 1; i <= 3; i++) {
+                a.globalProperty("cluster.test.listened", "w" + i);
+                assertEquals("a's own listener", "w" + i, a.heardGlobalProperty("cluster.test.listened"));
+                long saved = System.nanoTime();
+                while (!("w" + i).equals(b.heardGlobalProperty("cluster.test.listened"))) {
+                    assertTrue("b's listener did not hear w" + i + " within 10 s; it heard '"
+                            + b.heardGlobalProperty("cluster.test.listened") + "'",
+                            System.nanoTime() - saved < TimeUnit.SECONDS.toNanos(10));
+                    Thread.sleep(20);
+                }
+                System.out.printf("b's listener heard w%d %d ms after a's save returned%n", i,
+                        (System.nanoTime() - saved) / 1_000_000L);
+            }
 
             assertEquals("health of c, whose module could not start", 404, c.awaitStarted());
             assertTrue("c's log names why its node could not join",
