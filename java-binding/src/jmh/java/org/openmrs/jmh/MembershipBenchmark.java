@@ -14,18 +14,25 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.ClusterMember;
+import org.openmrs.module.cluster.internal.Native;
+import org.openmrs.module.cluster.internal.NativeNode;
 
-/** The cost of asking an embedded node for its members. */
+/**
+ * The cost of asking an embedded node for its members, and whether its lease is valid (what the
+ * second-level cache asks on every hit, {@code Invalidations.serving()}).
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class MembershipBenchmark {
 
     private Cluster cluster;
+    private NativeNode node;
 
     @Setup(Level.Trial)
     public void start() {
         cluster = Cluster.embedded();
+        node = NativeNode.of(cluster);
     }
 
     @TearDown(Level.Trial)
@@ -36,5 +43,10 @@ public class MembershipBenchmark {
     @Benchmark
     public List<ClusterMember> members() {
         return cluster.members();
+    }
+
+    @Benchmark
+    public boolean leaseValid() {
+        return node.call(Native::nodeLeaseValid);
     }
 }

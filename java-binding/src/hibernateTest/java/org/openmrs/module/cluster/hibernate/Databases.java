@@ -13,7 +13,12 @@ final class Databases {
     static final String CLUSTER = "cluster";
     /** hibernate-jcache over Caffeine's JCache, a cache of each JVM's own: the baseline. */
     static final String JCACHE = "jcache";
-    /** No second-level cache: for creating the schema. */
+    /**
+     * Infinispan's clustered region in invalidation mode, as OpenMRS 2.8+ ships it; only the
+     * benchmarks' classpath has it (JGroups' stack: {@code hibernate.cache.infinispan.jgroups_cfg}).
+     */
+    static final String INFINISPAN = "infinispan";
+    /** No second-level cache: for creating the schema, and the benchmarks' database baseline. */
     static final String NONE = "none";
 
     private Databases() {
@@ -46,6 +51,8 @@ final class Databases {
             config.setProperty("hibernate.javax.cache.provider",
                     "com.github.benmanes.caffeine.jcache.spi.CaffeineCachingProvider");
             config.setProperty("hibernate.javax.cache.missing_cache_strategy", "create");
+        } else if (INFINISPAN.equals(cache)) {
+            config.setProperty("hibernate.cache.region.factory_class", "infinispan");
         }
         settings.forEach(config::setProperty);
         return config.buildSessionFactory();

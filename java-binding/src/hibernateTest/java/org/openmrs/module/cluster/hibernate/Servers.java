@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import org.hibernate.Session;
 import org.hibernate.SessionFactory;
 import org.junit.rules.ExternalResource;
+import org.openmrs.module.cluster.Cluster;
+import org.openmrs.module.cluster.ClusterConfig;
 
 /**
  * A test's database (an H2 server on a loopback port, holding {@code items} items) and its
@@ -74,7 +76,7 @@ final class Servers extends ExternalResource {
 
     /**
      * Starts the next server with second-level cache {@code cache} ({@link Databases}) and these
-     * more {@code key=value} arguments ({@code -D} ones are the JVM's system properties), and
+     * more {@code key=value} arguments (those that begin with {@code -} are the JVM's options), and
      * waits until it is ready; the first one's node is the others' seed.
      */
     AppServer start(String cache, String... more) throws IOException, InterruptedException {
@@ -94,6 +96,17 @@ final class Servers extends ExternalResource {
         }
         child.await("READY", START_TIMEOUT_MS);
         return child;
+    }
+
+    /** The database's JDBC URL, once {@link #startDatabase()} returned. */
+    String url() {
+        return url;
+    }
+
+    /** Starts a node in this JVM that joins the servers' cluster; the first server must be running. */
+    Cluster join(String nodeName) {
+        return Cluster.start(ClusterConfig.builder().clusterName(clusterName).nodeName(nodeName)
+                .bind("127.0.0.1:0").seeds(seed).secret(SECRET).build());
     }
 
     /** Where the servers' logs and histories go. */
@@ -138,9 +151,9 @@ final class Servers extends ExternalResource {
             List<String> command = new ArrayList<>(Arrays.asList(
                     new File(System.getProperty("java.home"), "bin/java").getPath(),
                     "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath));
-            args.stream().filter(arg -> arg.startsWith("-D")).forEach(command::add);
+            args.stream().filter(arg -> arg.startsWith("-")).forEach(command::add);
             command.add(L2Node.class.getName());
-            args.stream().filter(arg -> !arg.startsWith("-D")).forEach(command::add);
+            args.stream().filter(arg -> !arg.startsWith("-")).forEach(command::add);
             Process process = new ProcessBuilder(command)
                     .redirectError(ProcessBuilder.Redirect.to(new File(logs(), cache + "-" + label + ".log")))
                     .start();
