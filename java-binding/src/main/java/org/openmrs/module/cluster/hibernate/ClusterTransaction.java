@@ -8,16 +8,17 @@ import org.hibernate.engine.spi.SharedSessionContractImplementor;
 
 /**
  * A session's transaction as the cache sees it: when it began ({@link LocalClock}, before any of
- * its database reads), and the invalidations its completion sent. Hibernate completes a
- * transaction's cache actions one after another (entities, collections, then each table of the
- * query cache) and then calls {@link #transactionCompleted}, all inside the commit call: so the
- * invalidations go out as each action completes, and their answers are awaited once, at the end.
- * Outside a completion (a rollback, an eviction) each invalidation is awaited at once.
+ * its database reads), and the changes its completion made. Hibernate completes a transaction's
+ * cache actions one after another (entities, collections, then each table of the query cache) and
+ * then calls {@link #transactionCompleted}, all inside the commit call: each change is dropped on
+ * this node at once, and they all go to each peer in one message at the end, whose answers are
+ * awaited before the commit call returns. Outside a completion (an eviction) a change is sent and
+ * awaited at once.
  */
 final class ClusterTransaction implements CacheTransactionSynchronization {
 
     private final Invalidations invalidations;
-    private final List<Invalidations.Sent> sent = new ArrayList<Invalidations.Sent>();
+    private final List<Invalidations.Change> changes = new ArrayList<Invalidations.Change>();
     private volatile long began = LocalClock.now();
     private boolean completing;
 
@@ -37,17 +38,17 @@ final class ClusterTransaction implements CacheTransactionSynchronization {
     }
 
     /**
-     * Sends the invalidation, and waits for its answers now, or at the end of the completion of
-     * {@code session}'s transaction when it is under way.
+     * Drops {@code key} here, and on every peer before this returns, or before the completion of
+     * {@code session}'s transaction ends when it is under way.
      */
     static void invalidate(SharedSessionContractImplementor session, Invalidations invalidations, String region,
             byte[] key) {
         ClusterTransaction transaction = of(session);
-        Invalidations.Sent invalidation = invalidations.send(region, key);
         if (transaction != null && transaction.completing) {
-            transaction.sent.add(invalidation);
+            invalidations.applyHere(region, key);
+            transaction.changes.add(new Invalidations.Change(region, key));
         } else {
-            invalidations.await(invalidation);
+            invalidations.invalidate(region, key);
         }
     }
 
@@ -65,7 +66,8 @@ final class ClusterTransaction implements CacheTransactionSynchronization {
 
     @Override
     public void transactionJoined() {
-        forgetSent();
+        // A completion that never ended still owes its changes to the peers.
+        sendChanges();
         completing = false;
         began = LocalClock.now();
     }
@@ -78,20 +80,17 @@ final class ClusterTransaction implements CacheTransactionSynchronization {
     @Override
     public void transactionCompleted(boolean successful) {
         completing = false;
-        try {
-            for (Invalidations.Sent invalidation : sent) {
-                invalidations.await(invalidation);
-            }
-        } finally {
-            sent.clear();
-        }
+        sendChanges();
     }
 
-    /** A completion that never ended leaves its invalidations sent but no longer awaited. */
-    private void forgetSent() {
-        for (Invalidations.Sent invalidation : sent) {
-            invalidations.forget(invalidation);
+    private void sendChanges() {
+        if (changes.isEmpty()) {
+            return;
         }
-        sent.clear();
+        try {
+            invalidations.await(invalidations.send(new ArrayList<Invalidations.Change>(changes)));
+        } finally {
+            changes.clear();
+        }
     }
 }

@@ -7,6 +7,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -122,7 +123,7 @@ final class Invalidations {
         }
         watching = false;
         try {
-            events.publish(TOPIC, frame(LEAVE, 0, null, null));
+            events.publish(TOPIC, frame(LEAVE, 0));
         } catch (RuntimeException e) {
             LOG.log(Level.FINE, "could not say goodbye to the second-level cache peers", e);
         }
@@ -156,25 +157,36 @@ final class Invalidations {
         }
     }
 
+    /** A key of a region (every key of it when {@code key} is null) that changed. */
+    static final class Change {
+        final String region;
+        final byte[] key;
+
+        Change(String region, byte[] key) {
+            this.region = region;
+            this.key = key;
+        }
+    }
+
     /**
      * Drops {@code key} (every key of the region when null) here and on every peer, and returns
      * once each peer has dropped it or can no longer serve. Never throws: a failure is logged and
      * this node stops serving from its regions.
      */
     void invalidate(String region, byte[] key) {
-        await(send(region, key));
+        applyHere(region, key);
+        await(send(Collections.singletonList(new Change(region, key))));
     }
 
     /**
-     * Drops {@code key} here and sends its invalidation to every peer; {@link #await(Sent)} waits
-     * for their answers, so that the invalidations of one transaction travel at once.
+     * Sends {@code changes} to every peer in one message each; {@link #await(Sent)} waits for
+     * their answers, one from each peer, so that a transaction's changes cost one round.
      */
-    Sent send(String region, byte[] key) {
-        apply(region, key);
+    Sent send(List<Change> changes) {
         Sent sent = new Sent(requestIds.incrementAndGet());
         pending.put(sent.id, sent);
         try {
-            byte[] message = frame(INVALIDATE, sent.id, region, key);
+            byte[] message = invalidation(sent.id, changes);
             Set<String> done = new HashSet<String>();
             sendToPeers(message, done, sent);
             // A peer that announced itself while we sent is in the set now; see the class comment.
@@ -194,11 +206,6 @@ final class Invalidations {
         } finally {
             pending.remove(sent.id);
         }
-    }
-
-    /** Stops waiting for {@code sent}: its transaction ended without its completion. */
-    void forget(Sent sent) {
-        pending.remove(sent.id);
     }
 
     private void sendToPeers(byte[] message, Set<String> done, Pending wait) {
@@ -249,7 +256,7 @@ final class Invalidations {
         }
         pending.put(joinId, wait);
         try {
-            events.publish(TOPIC, frame(JOIN, joinId, null, null));
+            events.publish(TOPIC, frame(JOIN, joinId));
             Thread watcher = new Thread(this::watchPeers, "openmrs-cluster-hibernate-" + self);
             watcher.setDaemon(true);
             // A module's class loader stays collectable after the module stops.
@@ -277,7 +284,7 @@ final class Invalidations {
                 case JOIN:
                     unreachableSince.remove(origin);
                     peers.add(origin);
-                    events.publish(directTopic(origin), frame(ACK, id, null, null));
+                    events.publish(directTopic(origin), frame(ACK, id));
                     break;
                 case LEAVE:
                     // Its session factory closed: it serves nothing, so nothing waits for it.
@@ -285,16 +292,18 @@ final class Invalidations {
                     pending.values().forEach(wait -> wait.acked(origin));
                     break;
                 case INVALIDATE:
-                    String region = in.readUTF();
-                    int length = in.readInt();
-                    byte[] key = null;
-                    if (length >= 0) {
-                        key = new byte[length];
-                        in.readFully(key);
+                    for (int count = in.readInt(); count > 0; count--) {
+                        String region = in.readUTF();
+                        int length = in.readInt();
+                        byte[] key = null;
+                        if (length >= 0) {
+                            key = new byte[length];
+                            in.readFully(key);
+                        }
+                        applyHere(region, key);
                     }
-                    apply(region, key);
                     peers.add(origin);
-                    events.publish(directTopic(origin), frame(ACK, id, null, null));
+                    events.publish(directTopic(origin), frame(ACK, id));
                     break;
                 case ACK:
                     if (id == joinId) {
@@ -314,7 +323,8 @@ final class Invalidations {
         }
     }
 
-    private void apply(String region, byte[] key) {
+    /** Drops {@code key} (every key of the region when null) on this node. */
+    void applyHere(String region, byte[] key) {
         long now = LocalClock.now();
         List<Target> list = targets.get(region);
         if (list != null) {
@@ -393,19 +403,35 @@ final class Invalidations {
         return TOPIC + "." + node;
     }
 
-    private byte[] frame(byte kind, long id, String region, byte[] key) {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 + (key == null ? 0 : key.length));
+    private byte[] frame(byte kind, long id) {
+        return write(kind, id, out -> { });
+    }
+
+    private byte[] invalidation(long id, List<Change> changes) {
+        return write(INVALIDATE, id, out -> {
+            out.writeInt(changes.size());
+            for (Change change : changes) {
+                out.writeUTF(change.region);
+                out.writeInt(change.key == null ? -1 : change.key.length);
+                if (change.key != null) {
+                    out.write(change.key);
+                }
+            }
+        });
+    }
+
+    /** What a message carries after its kind, request id and origin. */
+    private interface Body {
+        void writeTo(DataOutputStream out) throws IOException;
+    }
+
+    private byte[] write(byte kind, long id, Body body) {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64);
         try (DataOutputStream out = new DataOutputStream(buffer)) {
             out.writeByte(kind);
             out.writeLong(id);
             out.writeUTF(self);
-            if (kind == INVALIDATE) {
-                out.writeUTF(region);
-                out.writeInt(key == null ? -1 : key.length);
-                if (key != null) {
-                    out.write(key);
-                }
-            }
+            body.writeTo(out);
         } catch (IOException e) {
             throw new IllegalStateException("writing to memory failed", e);
         }
