@@ -28,9 +28,12 @@ final class Databases {
         return open(url, cache, Collections.emptyMap());
     }
 
-    /** As {@link #open(String, String)}, with more Hibernate settings. */
-    static SessionFactory open(String url, String cache, Map<String, String> settings) {
+    /** As {@link #open(String, String)}, with more Hibernate settings and entities. */
+    static SessionFactory open(String url, String cache, Map<String, String> settings, Class<?>... entities) {
         Configuration config = new Configuration().addAnnotatedClass(Item.class);
+        for (Class<?> entity : entities) {
+            config.addAnnotatedClass(entity);
+        }
         config.setProperty("hibernate.connection.driver_class", "org.h2.Driver");
         config.setProperty("hibernate.connection.url", url);
         config.setProperty("hibernate.connection.username", "sa");
