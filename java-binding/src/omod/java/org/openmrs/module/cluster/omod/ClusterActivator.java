@@ -43,10 +43,18 @@ public class ClusterActivator extends BaseModuleActivator implements DaemonToken
         }
     }
 
-    /** After the refresh, once the services of this context are in place. */
+    /**
+     * After every refresh of OpenMRS's context (the first one too, before {@code started()}): a
+     * refresh empties the list of global property listeners OpenMRS keeps, so each one adds the
+     * sync's listener again.
+     */
     @Override
-    public synchronized void started() {
-        globalProperties = GlobalPropertySync.start(ModuleNode.node(), daemonToken);
+    public synchronized void contextRefreshed() {
+        if (globalProperties == null) {
+            globalProperties = GlobalPropertySync.start(ModuleNode.node(), daemonToken);
+        } else {
+            globalProperties.listen();
+        }
     }
 
     @Override

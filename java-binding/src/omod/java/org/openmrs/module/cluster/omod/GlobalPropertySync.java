@@ -45,8 +45,14 @@ final class GlobalPropertySync implements GlobalPropertyListener {
     /** Subscribes to the other servers' changes and listens for this one's. */
     static GlobalPropertySync start(Cluster cluster, DaemonToken token) {
         GlobalPropertySync sync = new GlobalPropertySync(cluster, token);
-        Context.getAdministrationService().addGlobalPropertyListener(sync);
+        sync.listen();
         return sync;
+    }
+
+    /** Listens for this server's changes, once, whatever OpenMRS's list of listeners held. */
+    void listen() {
+        Context.getAdministrationService().removeGlobalPropertyListener(this);
+        Context.getAdministrationService().addGlobalPropertyListener(this);
     }
 
     void stop() {
