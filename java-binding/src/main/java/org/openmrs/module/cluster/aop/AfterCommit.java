@@ -4,10 +4,11 @@ import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
- * The only class that names spring-tx: loaded only once {@link EntityEventAdvice} has found
- * spring-tx on the class path, so that the advice works without it.
+ * The only class that names spring-tx: load it only where spring-tx is on the class path
+ * ({@link EntityEventAdvice} checks first, so that the advice works without it; inside OpenMRS it
+ * always is).
  */
-final class AfterCommit implements TransactionSynchronization {
+public final class AfterCommit implements TransactionSynchronization {
 
     private final Runnable action;
 
@@ -16,7 +17,7 @@ final class AfterCommit implements TransactionSynchronization {
     }
 
     /** Runs {@code action} after the current transaction commits; false if no transaction is active. */
-    static boolean register(Runnable action) {
+    public static boolean register(Runnable action) {
         if (!TransactionSynchronizationManager.isSynchronizationActive()) {
             return false;
         }

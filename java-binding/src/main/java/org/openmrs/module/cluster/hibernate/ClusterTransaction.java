@@ -88,7 +88,8 @@ final class ClusterTransaction implements CacheTransactionSynchronization {
             return;
         }
         try {
-            invalidations.await(invalidations.send(new ArrayList<Invalidations.Change>(changes)));
+            // send() writes its message before it returns, so the list may be cleared after.
+            invalidations.await(invalidations.send(changes));
         } finally {
             changes.clear();
         }

@@ -11,10 +11,9 @@ import org.openmrs.api.context.Daemon;
 import org.openmrs.module.DaemonToken;
 import org.openmrs.module.cluster.Cluster;
 import org.openmrs.module.cluster.Subscription;
+import org.openmrs.module.cluster.aop.AfterCommit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.transaction.support.TransactionSynchronization;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * Makes a global property saved or purged on one server reach the GlobalPropertyListeners of
@@ -76,16 +75,9 @@ final class GlobalPropertySync implements GlobalPropertyListener {
     }
 
     private void publishAfterCommit(String[] change) {
-        if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+        if (!AfterCommit.register(() -> publish(change))) {
             publish(change);
-            return;
         }
-        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-            @Override
-            public void afterCommit() {
-                publish(change);
-            }
-        });
     }
 
     private void publish(String[] change) {
